@@ -1,0 +1,56 @@
+# Parley: `make run` serves the demo, `make test` runs the whole suite.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+HOST ?= 127.0.0.1
+
+# The first Python >= 3.12 found (`python3` honours .python-version under pyenv).
+PYTHON := $(shell for p in python3 python3.13 python3.12 python; do \
+	if command -v $$p >/dev/null 2>&1 && $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; \
+	then echo $$p; break; fi; done)
+
+# Local use: debug on, a development key, the SQLite file unless DATABASE_URL says otherwise.
+LOCAL_ENV := DEBUG=$${DEBUG:-1}
+
+.PHONY: help install run test lint format bench clean
+
+help:
+	@echo "make run    - set up (venv, install, migrate, demo data) and serve on http://$(HOST):$(PORT)"
+	@echo "make test   - run the whole test suite (SQLite, or PostgreSQL when DATABASE_URL is set)"
+	@echo "make lint   - ruff check and format check"
+	@echo "make format - apply ruff's fixes and formatting"
+
+$(BIN)/python:
+	@if [ -z "$(PYTHON)" ]; then echo "Parley needs Python 3.12 or newer: install python3.13 (or 3.12) and run make again."; exit 1; fi
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Reinstall only when a requirements file changed.
+$(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+install: $(VENV)/.installed
+
+run: $(VENV)/.installed
+	$(LOCAL_ENV) $(BIN)/python manage.py migrate --no-input
+	$(LOCAL_ENV) $(BIN)/python manage.py setup_roles
+	$(LOCAL_ENV) $(BIN)/python manage.py load_demo
+	$(LOCAL_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: $(VENV)/.installed
+	$(LOCAL_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

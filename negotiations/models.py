@@ -1,0 +1,504 @@
+"""Parley's domain: negotiations, their rounds, and what was said and agreed in them.
+
+The vocabularies (nested ``TextChoices``) are those of the parley/1 interchange format;
+the invariants of that format are database constraints, each with a name.
+"""
+
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import F, Prefetch, Q
+from django.urls import reverse
+from simple_history.models import HistoricalRecords
+
+SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+validate_parley_slug = RegexValidator(
+    SLUG_PATTERN,
+    "Use lowercase ASCII letters, digits and single hyphens (e.g. “security-guarantees”).",
+)
+
+
+def SlugField(**kwargs) -> models.CharField:  # noqa: N802 - reads like a field class
+    """A parley/1 identifier: lowercase ASCII, digits and single hyphens."""
+    kwargs.setdefault("max_length", 100)
+    return models.CharField(validators=[validate_parley_slug], **kwargs)
+
+
+class Negotiation(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused"
+        CONCLUDED = "concluded", "Concluded"
+
+    slug = SlugField(unique=True, help_text="Permanent identifier used in URLs and files.")
+    title = models.CharField(max_length=300)
+    summary = models.TextField(blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.ACTIVE)
+    started_on = models.DateField(null=True, blank=True)
+    ended_on = models.DateField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["title"]
+        permissions = [("import_negotiation", "Can import parley/1 files")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ended_on__isnull=True)
+                | Q(started_on__isnull=True)
+                | Q(ended_on__gte=F("started_on")),
+                name="negotiation_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("negotiation", args=[self.slug])
+
+
+class Party(models.Model):
+    class Kind(models.TextChoices):
+        STATE = "state", "State"
+        ORGANISATION = "organisation", "Organisation"
+        ARMED_GROUP = "armed-group", "Armed group"
+        MEDIATOR = "mediator", "Mediator"
+        OTHER = "other", "Other"
+
+    slug = SlugField(unique=True)
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.STATE)
+    aliases = models.JSONField(
+        default=list, blank=True, help_text="Other names, e.g. “Russian Federation”."
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "parties"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Person(models.Model):
+    slug = SlugField(unique=True)
+    name = models.CharField(max_length=200)
+    aliases = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Other spellings and transliterations, e.g. “Mykhailo Podoliyak”.",
+    )
+    party = models.ForeignKey(
+        Party,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="people",
+        help_text="The party this person speaks for.",
+    )
+    title = models.CharField(max_length=300, blank=True, help_text="Office or function.")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "people"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Issue(models.Model):
+    negotiation = models.ForeignKey(Negotiation, on_delete=models.CASCADE, related_name="issues")
+    slug = SlugField()
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    order = models.PositiveIntegerField(default=0, help_text="Place on the agenda, first is 0.")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["negotiation", "order", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["negotiation", "slug"], name="issue_slug_unique_per_negotiation"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Source(models.Model):
+    negotiation = models.ForeignKey(Negotiation, on_delete=models.CASCADE, related_name="sources")
+    key = SlugField(help_text="Short identifier, unique within the negotiation.")
+    url = models.URLField(max_length=1000, blank=True)
+    title = models.CharField(max_length=500, blank=True)
+    publisher = models.CharField(max_length=200, blank=True)
+    author = models.CharField(max_length=200, blank=True)
+    published_on = models.DateField(null=True, blank=True)
+    # null, not "": parley/1 tells "no archived copy" (null) apart from an empty text.
+    archived_url = models.URLField(  # noqa: DJ001
+        max_length=1000, null=True, blank=True, help_text="A durable copy (web archive)."
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["negotiation", "key"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["negotiation", "key"], name="source_key_unique_per_negotiation"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title or self.url or self.key
+
+
+class RoundQuerySet(models.QuerySet):
+    def published(self):
+        return self.filter(published=True)
+
+    def held(self):
+        return self.filter(status=Round.Status.HELD)
+
+    def chronological(self):
+        return self.order_by(F("start_date").asc(nulls_last=True), "number")
+
+    def for_timeline(self):
+        """Everything a timeline entry shows, in a fixed number of queries."""
+        return self.select_related("negotiation").prefetch_related(
+            Prefetch("hosts", queryset=Party.objects.order_by("roundhost__id")),
+            Prefetch(
+                "outcomes",
+                queryset=Outcome.objects.select_related("issue").order_by("issue__order"),
+            ),
+            Prefetch(
+                "delegations",
+                queryset=Delegation.objects.select_related("party").prefetch_related(
+                    Prefetch(
+                        "members",
+                        queryset=DelegationMember.objects.filter(is_head=True).select_related(
+                            "person"
+                        ),
+                        to_attr="heads",
+                    )
+                ),
+            ),
+        )
+
+
+class Round(models.Model):
+    class Status(models.TextChoices):
+        HELD = "held", "Held"
+        SCHEDULED = "scheduled", "Scheduled"
+        POSTPONED = "postponed", "Postponed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Format(models.TextChoices):
+        IN_PERSON = "in-person", "In person"
+        VIDEO = "video", "Video"
+        MIXED = "mixed", "Mixed"
+
+    negotiation = models.ForeignKey(Negotiation, on_delete=models.CASCADE, related_name="rounds")
+    number = models.PositiveIntegerField(help_text="Unique within the negotiation.")
+    title = models.CharField(max_length=300, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.HELD)
+    published = models.BooleanField(default=False, help_text="Readers see published rounds only.")
+    start_date = models.DateField(null=True, blank=True)
+    end_date = models.DateField(null=True, blank=True)
+    location = models.CharField(max_length=300, blank=True)
+    format = models.CharField(  # noqa: DJ001 - null means "not reported", as in parley/1
+        max_length=20, choices=Format.choices, null=True, blank=True
+    )
+    hosts = models.ManyToManyField(
+        Party, through="RoundHost", blank=True, related_name="hosted_rounds"
+    )
+    summary = models.TextField(blank=True)
+    sources = models.ManyToManyField(
+        Source, through="RoundCitation", blank=True, related_name="rounds"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    objects = RoundQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["negotiation", "number"]
+        permissions = [
+            ("publish_round", "Can publish and unpublish rounds"),
+            ("restore_round", "Can restore an earlier version of a round"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["negotiation", "number"], name="round_number_unique_per_negotiation"
+            ),
+            models.CheckConstraint(condition=Q(number__gte=1), name="round_number_positive"),
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True)
+                | Q(start_date__isnull=True)
+                | Q(end_date__gte=F("start_date")),
+                name="round_ends_after_start",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["negotiation", "published", "start_date", "number"],
+                name="round_timeline_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title or f"Round {self.number}"
+
+
+class RoundHost(models.Model):
+    round = models.ForeignKey(Round, on_delete=models.CASCADE)
+    party = models.ForeignKey(Party, on_delete=models.PROTECT)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["round", "party"], name="round_host_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.party} hosts {self.round}"
+
+
+class Delegation(models.Model):
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="delegations")
+    party = models.ForeignKey(Party, on_delete=models.PROTECT, related_name="delegations")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["round", "party"], name="one_delegation_per_party_per_round"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.party} at {self.round}"
+
+
+class DelegationMember(models.Model):
+    delegation = models.ForeignKey(Delegation, on_delete=models.CASCADE, related_name="members")
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="memberships")
+    role = models.CharField(max_length=300, blank=True)
+    is_head = models.BooleanField(default=False, help_text="Led the delegation.")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["delegation", "person"], name="person_once_per_delegation"
+            ),
+            models.UniqueConstraint(
+                fields=["delegation"],
+                condition=Q(is_head=True),
+                name="one_head_per_delegation",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person} ({self.role})" if self.role else str(self.person)
+
+
+class Outcome(models.Model):
+    class Status(models.TextChoices):
+        NOT_DISCUSSED = "not-discussed", "Not discussed"
+        RAISED = "raised", "Raised"
+        UNDER_DISCUSSION = "under-discussion", "Under discussion"
+        PARTIALLY_AGREED = "partially-agreed", "Partially agreed"
+        AGREED = "agreed", "Agreed"
+        IMPLEMENTED = "implemented", "Implemented"
+        BREACHED = "breached", "Breached"
+        STALLED = "stalled", "Stalled"
+        DEFERRED = "deferred", "Deferred"
+        REJECTED = "rejected", "Rejected"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="outcomes")
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="outcomes")
+    status = models.CharField(max_length=20, choices=Status.choices)
+    text = models.TextField(blank=True)
+    sources = models.ManyToManyField(
+        Source, through="OutcomeCitation", blank=True, related_name="outcomes"
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["round", "issue"], name="one_outcome_per_issue_per_round"
+            ),
+        ]
+        indexes = [models.Index(fields=["issue", "round"], name="outcome_issue_round_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.issue}: {self.get_status_display()}"
+
+    def clean(self) -> None:
+        if (
+            self.round_id
+            and self.issue_id
+            and self.issue.negotiation_id != self.round.negotiation_id
+        ):
+            raise ValidationError({"issue": "This issue belongs to another negotiation."})
+
+
+class Position(models.Model):
+    class Stance(models.TextChoices):
+        DEMAND = "demand", "Demand"
+        OFFER = "offer", "Offer"
+        ACCEPT = "accept", "Accept"
+        REJECT = "reject", "Reject"
+        CONDITION = "condition", "Condition"
+
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="positions")
+    party = models.ForeignKey(Party, on_delete=models.PROTECT, related_name="positions")
+    issue = models.ForeignKey(Issue, on_delete=models.CASCADE, related_name="positions")
+    stance = models.CharField(max_length=20, choices=Stance.choices)
+    key = SlugField(
+        null=True,
+        blank=True,
+        help_text="Identifier a later position can answer (unique within the negotiation).",
+    )
+    text = models.TextField(blank=True)
+    responds_to = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="responses",
+        help_text="The earlier position this one answers (a demand's lineage).",
+    )
+    sources = models.ManyToManyField(
+        Source, through="PositionCitation", blank=True, related_name="positions"
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(responds_to=F("id")), name="position_does_not_answer_itself"
+            ),
+        ]
+        indexes = [models.Index(fields=["issue", "party"], name="position_issue_party_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.party} {self.get_stance_display().lower()} on {self.issue}"
+
+    def clean(self) -> None:
+        errors = {}
+        if (
+            self.round_id
+            and self.issue_id
+            and self.issue.negotiation_id != self.round.negotiation_id
+        ):
+            errors["issue"] = "This issue belongs to another negotiation."
+        if self.responds_to_id:
+            if self.responds_to_id == self.pk:
+                errors["responds_to"] = "A position cannot answer itself."
+            elif self.round_id and (
+                self.responds_to.round.negotiation_id != self.round.negotiation_id
+            ):
+                errors["responds_to"] = "It must answer a position of the same negotiation."
+        if self.key and self.round_id:
+            clash = Position.objects.filter(
+                round__negotiation_id=self.round.negotiation_id, key=self.key
+            ).exclude(pk=self.pk)
+            if clash.exists():
+                errors["key"] = "Another position of this negotiation has this key."
+        if errors:
+            raise ValidationError(errors)
+
+
+class Statement(models.Model):
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="statements")
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="statements")
+    said_on = models.DateField(null=True, blank=True)
+    text = models.TextField(help_text="The quote as the source reports it.")
+    original = models.TextField(blank=True, help_text="The quote in the language it was spoken.")
+    language = models.CharField(
+        max_length=35, blank=True, help_text="BCP 47 code of the original, e.g. “uk”."
+    )
+    sources = models.ManyToManyField(
+        Source, through="StatementCitation", blank=True, related_name="statements"
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.person}: “{self.text[:60]}”"
+
+
+class RoundCitation(models.Model):
+    round = models.ForeignKey(Round, on_delete=models.CASCADE)
+    source = models.ForeignKey(Source, on_delete=models.CASCADE)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["round", "source"], name="round_cites_source_once"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.source)
+
+
+class OutcomeCitation(models.Model):
+    outcome = models.ForeignKey(Outcome, on_delete=models.CASCADE)
+    source = models.ForeignKey(Source, on_delete=models.CASCADE)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["outcome", "source"], name="outcome_cites_source_once"),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.source)
+
+
+class PositionCitation(models.Model):
+    position = models.ForeignKey(Position, on_delete=models.CASCADE)
+    source = models.ForeignKey(Source, on_delete=models.CASCADE)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["position", "source"], name="position_cites_source_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.source)
+
+
+class StatementCitation(models.Model):
+    statement = models.ForeignKey(Statement, on_delete=models.CASCADE)
+    source = models.ForeignKey(Source, on_delete=models.CASCADE)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["statement", "source"], name="statement_cites_source_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return str(self.source)

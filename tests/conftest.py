@@ -1,0 +1,32 @@
+import pytest
+from django.contrib.auth.models import Group, User
+
+from negotiations.roles import ANALYSTS, EDITORS, setup_roles
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def roles(db):
+    setup_roles()
+
+
+def _user(username: str, group: str | None = None, **flags) -> User:
+    user = User.objects.create_user(username, f"{username}@example.org", "pw-" + username, **flags)
+    if group:
+        user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def users(roles) -> dict[str, User]:
+    """An outsider (signed in, no role), an analyst, an editor and an admin."""
+    return {
+        "outsider": _user("olga"),
+        "analyst": _user("anna", ANALYSTS),
+        "editor": _user("eddie", EDITORS, is_staff=True),
+        "admin": _user("ada", is_staff=True, is_superuser=True),
+    }
