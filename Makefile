@@ -21,6 +21,7 @@ help:
 	@echo "make run    - set up (venv, install, migrate, demo data) and serve on http://$(HOST):$(PORT)"
 	@echo "make test   - run the whole test suite (SQLite, or PostgreSQL when DATABASE_URL is set)"
 	@echo "make lint   - ruff check and format check"
+	@echo "make bench  - import/export timings at 100 and 10,000 rounds (BENCH_ROUNDS=...)"
 	@echo "make format - apply ruff's fixes and formatting"
 
 $(BIN)/python:
@@ -43,6 +44,9 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(LOCAL_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed
+	$(LOCAL_ENV) $(BIN)/python benchmarks/run.py
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

@@ -14,6 +14,16 @@ from simple_history.admin import SimpleHistoryAdmin
 from . import models
 
 
+class HistoryAdmin(SimpleHistoryAdmin):
+    """SimpleHistoryAdmin, minus its `select_related()` without arguments for models
+    without foreign keys (deprecated in Django 6.1)."""
+
+    def get_history_queryset(self, request, history_manager, pk_name, object_id):
+        related = [field.name for field in self.model._meta.fields if field.is_relation]
+        records = history_manager.filter(**{pk_name: object_id}).select_related("history_user")
+        return records.select_related(*related) if related else records
+
+
 def _sources(obj) -> str:
     if not obj.pk:
         return "—"
@@ -87,7 +97,7 @@ class StatementInline(admin.StackedInline):
 
 
 @admin.register(models.Negotiation)
-class NegotiationAdmin(SimpleHistoryAdmin):
+class NegotiationAdmin(HistoryAdmin):
     list_display = ["title", "slug", "status", "started_on", "ended_on", "round_count"]
     list_filter = ["status"]
     search_fields = ["title", "slug", "summary"]
@@ -102,7 +112,7 @@ class NegotiationAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(models.Party)
-class PartyAdmin(SimpleHistoryAdmin):
+class PartyAdmin(HistoryAdmin):
     list_display = ["name", "slug", "kind"]
     list_filter = ["kind"]
     search_fields = ["name", "slug", "aliases"]
@@ -110,7 +120,7 @@ class PartyAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(models.Person)
-class PersonAdmin(SimpleHistoryAdmin):
+class PersonAdmin(HistoryAdmin):
     list_display = ["name", "slug", "party", "title"]
     list_filter = ["party"]
     list_select_related = ["party"]
@@ -120,7 +130,7 @@ class PersonAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(models.Issue)
-class IssueAdmin(SimpleHistoryAdmin):
+class IssueAdmin(HistoryAdmin):
     list_display = ["title", "slug", "negotiation", "order"]
     list_filter = ["negotiation"]
     list_select_related = ["negotiation"]
@@ -130,7 +140,7 @@ class IssueAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(models.Source)
-class SourceAdmin(SimpleHistoryAdmin):
+class SourceAdmin(HistoryAdmin):
     list_display = ["key", "title", "publisher", "published_on", "negotiation"]
     list_filter = ["negotiation", "publisher"]
     list_select_related = ["negotiation"]
@@ -140,7 +150,7 @@ class SourceAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(models.Round)
-class RoundAdmin(SimpleHistoryAdmin):
+class RoundAdmin(HistoryAdmin):
     list_display = ["number", "title", "negotiation", "start_date", "status", "format", "published"]
     list_display_links = ["number", "title"]
     list_filter = ["negotiation", "status", "published", "format"]
@@ -195,7 +205,7 @@ class MemberInline(admin.TabularInline):
 
 
 @admin.register(models.Delegation)
-class DelegationAdmin(SimpleHistoryAdmin):
+class DelegationAdmin(HistoryAdmin):
     list_display = ["__str__", "party", "round"]
     list_filter = ["round__negotiation", "party"]
     list_select_related = ["party", "round", "round__negotiation"]
@@ -205,7 +215,7 @@ class DelegationAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(models.DelegationMember)
-class DelegationMemberAdmin(SimpleHistoryAdmin):
+class DelegationMemberAdmin(HistoryAdmin):
     list_display = ["person", "role", "is_head", "delegation"]
     list_filter = ["is_head", "delegation__party"]
     list_select_related = ["person", "delegation__party", "delegation__round"]
@@ -229,7 +239,7 @@ class StatementCitationInline(OutcomeCitationInline):
 
 
 @admin.register(models.Outcome)
-class OutcomeAdmin(SimpleHistoryAdmin):
+class OutcomeAdmin(HistoryAdmin):
     list_display = ["issue", "status", "round"]
     list_filter = ["status", "round__negotiation", "issue"]
     list_select_related = ["issue", "round", "round__negotiation"]
@@ -239,7 +249,7 @@ class OutcomeAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(models.Position)
-class PositionAdmin(SimpleHistoryAdmin):
+class PositionAdmin(HistoryAdmin):
     list_display = ["__str__", "stance", "party", "issue", "round", "key"]
     list_filter = ["stance", "round__negotiation", "party", "issue"]
     list_select_related = ["party", "issue", "round", "round__negotiation"]
@@ -249,7 +259,7 @@ class PositionAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(models.Statement)
-class StatementAdmin(SimpleHistoryAdmin):
+class StatementAdmin(HistoryAdmin):
     list_display = ["__str__", "person", "said_on", "round"]
     list_filter = ["round__negotiation", "language"]
     list_select_related = ["person", "round", "round__negotiation"]
@@ -266,11 +276,11 @@ class StatementAdmin(SimpleHistoryAdmin):
     models.PositionCitation,
     models.StatementCitation,
 )
-class LinkAdmin(SimpleHistoryAdmin):
+class LinkAdmin(HistoryAdmin):
     """The link tables, registered so that their history can be browsed too."""
 
     def get_list_select_related(self, request):
-        return True
+        return [field.name for field in self.model._meta.fields if field.is_relation]
 
     def get_autocomplete_fields(self, request):
         return [field.name for field in self.model._meta.fields if field.is_relation]

@@ -16,6 +16,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import models, transaction
+from django.utils import timezone
 
 from .models import (
     SLUG_PATTERN,
@@ -194,6 +195,12 @@ SHAPES: dict[str, dict[str, Key]] = {
 DEFAULTS = {"text": "", "url": "", "refs": [], "texts": [], "list": [], "bool": False}
 
 
+def _default(key: Key) -> Any:
+    """The value of an omitted key: [], "", false or null (a fresh list each time)."""
+    default = None if key.nullable_url else DEFAULTS.get(key.type)
+    return list(default) if isinstance(default, list) else default
+
+
 def _describe(value: Any) -> str:
     text = json.dumps(value, ensure_ascii=False)
     return text if len(text) <= 40 else text[:37] + "…"
@@ -223,8 +230,7 @@ class _Checker:
             if name not in value:
                 if key.required:
                     self.problem(where, "is required")
-                default = None if key.nullable_url else DEFAULTS.get(key.type)
-                result[name] = list(default) if isinstance(default, list) else default
+                result[name] = _default(key)
                 if kind == "round" and name == "published":
                     result[name] = True  # a round is published unless it says otherwise
                 continue
@@ -240,15 +246,16 @@ class _Checker:
                 return None
             else:
                 self.problem(path, f"cannot be null (omit it, or use {_describe(DEFAULTS[kind])})")
-            return None
+            return _default(key)
         if kind == "object":
             return self.shape(value, key.item, path)
         if kind == "list":
             if not isinstance(value, list):
                 self.problem(path, f"must be a list, not {_describe(value)}")
                 return []
-            items = [self.shape(item, key.item, f"{path}[{i}]") for i, item in enumerate(value)]
-            return [item for item in items if item is not None]
+            # An item that is not an object stays as None, so the paths of the
+            # items after it keep their indexes.
+            return [self.shape(item, key.item, f"{path}[{i}]") for i, item in enumerate(value)]
         if kind in {"refs", "texts"}:
             if not isinstance(value, list):
                 self.problem(path, f"must be a list, not {_describe(value)}")
@@ -302,10 +309,15 @@ def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
 
+def _present(items: list[dict | None]):
+    """(index, item) for the items that are objects."""
+    return ((i, item) for i, item in enumerate(items) if item is not None)
+
+
 def _unique(checker: _Checker, items: list[dict], list_path: str, name: str, what: str) -> dict:
     """Index items by their identifier, reporting duplicates."""
     index: dict[Any, int] = {}
-    for i, item in enumerate(items):
+    for i, item in _present(items):
         value = item.get(name)
         if value is None:
             continue
@@ -344,11 +356,11 @@ def _check_references(checker: _Checker, doc: dict) -> None:
     negotiation = doc["negotiation"]
     if negotiation:
         _check_dates(checker, negotiation, "negotiation", "started_on", "ended_on")
-    for i, person in enumerate(doc["people"]):
+    for i, person in _present(doc["people"]):
         ref(person["party"], parties, f"people[{i}].party", "party")
 
     position_keys: dict[str, str] = {}
-    for r, round_ in enumerate(doc["rounds"]):
+    for r, round_ in _present(doc["rounds"]):
         at = f"rounds[{r}]"
         _check_dates(checker, round_, at, "start_date", "end_date")
         refs(round_["hosts"], parties, f"{at}.hosts", "party")
@@ -356,10 +368,10 @@ def _check_references(checker: _Checker, doc: dict) -> None:
         if round_["status"] == Round.Status.SCHEDULED and round_["outcomes"]:
             checker.problem(f"{at}.outcomes", "a scheduled round has no outcomes yet")
         delegation_parties: set = set()
-        for d, delegation in enumerate(round_["delegations"]):
+        for d, delegation in _present(round_["delegations"]):
             where = f"{at}.delegations[{d}]"
             ref(delegation["party"], parties, f"{where}.party", "party")
-            if delegation["party"] in delegation_parties:
+            if delegation["party"] and delegation["party"] in delegation_parties:
                 checker.problem(
                     f"{where}.party",
                     f'a second delegation of "{delegation["party"]}" in this round',
@@ -367,9 +379,9 @@ def _check_references(checker: _Checker, doc: dict) -> None:
             delegation_parties.add(delegation["party"])
             members: set = set()
             heads = 0
-            for m, member in enumerate(delegation["members"]):
+            for m, member in _present(delegation["members"]):
                 ref(member["person"], people, f"{where}.members[{m}].person", "person")
-                if member["person"] in members:
+                if member["person"] and member["person"] in members:
                     checker.problem(
                         f"{where}.members[{m}].person",
                         f'"{member["person"]}" is listed twice in this delegation',
@@ -381,18 +393,18 @@ def _check_references(checker: _Checker, doc: dict) -> None:
                         f"{where}.members[{m}].is_head", "a delegation has at most one head"
                     )
         outcome_issues: set = set()
-        for o, outcome in enumerate(round_["outcomes"]):
+        for o, outcome in _present(round_["outcomes"]):
             where = f"{at}.outcomes[{o}]"
             ref(outcome["issue"], issues, f"{where}.issue", "issue")
             refs(outcome["sources"], sources, f"{where}.sources", "source")
-            if outcome["issue"] in outcome_issues:
+            if outcome["issue"] and outcome["issue"] in outcome_issues:
                 checker.problem(
                     f"{where}.issue",
                     f'a second outcome for issue "{outcome["issue"]}" in this round '
                     "(each round has at most one outcome per issue)",
                 )
             outcome_issues.add(outcome["issue"])
-        for p, position in enumerate(round_["positions"]):
+        for p, position in _present(round_["positions"]):
             where = f"{at}.positions[{p}]"
             ref(position["party"], parties, f"{where}.party", "party")
             ref(position["issue"], issues, f"{where}.issue", "issue")
@@ -416,7 +428,7 @@ def _check_references(checker: _Checker, doc: dict) -> None:
                     )
                 else:
                     position_keys[position["key"]] = f"{where}"
-        for s, statement in enumerate(round_["statements"]):
+        for s, statement in _present(round_["statements"]):
             where = f"{at}.statements[{s}]"
             ref(statement["person"], people, f"{where}.person", "person")
             refs(statement["sources"], sources, f"{where}.sources", "source")
@@ -511,6 +523,37 @@ class _Importer:
         )
         self.counts[model._meta.verbose_name_plural] = len(objs)
 
+    def delete(self, negotiation: Negotiation) -> None:
+        """Remove a negotiation being replaced, leaving a deletion record per row.
+
+        Django's cascade would write those records one INSERT at a time (hundreds of
+        thousands for a large negotiation); here each table is read once, its records
+        written in bulk, and its rows deleted in one statement, leaves first.
+        """
+        reason = "Replaced by a parley/1 import"
+        when = timezone.now()
+        for model, path in DELETION_ORDER:
+            rows = model.objects.filter(**{path: negotiation})
+            objs = list(rows)
+            history = model.history.model
+            history.objects.bulk_create(
+                [
+                    history(
+                        history_date=when,
+                        history_user=self.user,
+                        history_change_reason=reason,
+                        history_type="-",
+                        **{f.attname: getattr(obj, f.attname) for f in history.tracked_fields},
+                    )
+                    for obj in objs
+                ],
+                batch_size=BATCH_SIZE,
+            )
+            rows._raw_delete(rows.db)
+        negotiation._change_reason = reason
+        negotiation._history_user = self.user
+        negotiation.delete()
+
     def run(self, *, replace: bool) -> ImportResult:
         data = self.doc["negotiation"]
         existing = Negotiation.objects.select_for_update().filter(slug=data["slug"]).first()
@@ -519,9 +562,7 @@ class _Importer:
                 [Problem("negotiation.slug", f'a negotiation "{data["slug"]}" already exists')]
             )
         if existing:
-            existing._change_reason = "Replaced by a parley/1 import"
-            existing._history_user = self.user
-            existing.delete()
+            self.delete(existing)
 
         parties = self.merge_shared(Party, self.doc["parties"], "parties", ["name", "kind"])
         people = self.merge_shared(
@@ -725,6 +766,24 @@ class _Importer:
         self.create(PositionCitation, position_citations)
         self.create(Statement, statements)
         self.create(StatementCitation, statement_citations)
+
+
+# Everything a negotiation owns, leaves before the tables they point to.
+DELETION_ORDER = [
+    (RoundCitation, "round__negotiation"),
+    (OutcomeCitation, "outcome__round__negotiation"),
+    (PositionCitation, "position__round__negotiation"),
+    (StatementCitation, "statement__round__negotiation"),
+    (DelegationMember, "delegation__round__negotiation"),
+    (Delegation, "round__negotiation"),
+    (RoundHost, "round__negotiation"),
+    (Outcome, "round__negotiation"),
+    (Statement, "round__negotiation"),
+    (Position, "round__negotiation"),
+    (Round, "negotiation"),
+    (Source, "negotiation"),
+    (Issue, "negotiation"),
+]
 
 
 # --- Export ---------------------------------------------------------------------------

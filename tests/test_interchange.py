@@ -397,3 +397,14 @@ def test_demo_data_cites_a_source_for_every_claim():
                 assert item["sources"], (round_["number"], kind, item)
     seed = [s for s in document["sources"] if s["key"] == "antiwar-2022-03-07"]
     assert seed and seed[0]["author"] == "Dave DeCamp"
+
+
+def test_an_item_that_is_not_an_object_keeps_the_other_paths_right():
+    document = small_document()
+    document["rounds"][0] = "round one"
+    document["rounds"][2]["hosts"] = ["atlantis"]
+    with pytest.raises(InvalidDocument) as refused:
+        import_negotiation(dump(document))
+    problems = [str(p) for p in refused.value.problems]
+    assert problems[0] == 'rounds[0]: must be an object, not "round one"'
+    assert 'rounds[2].hosts[0]: unknown party "atlantis"' in problems

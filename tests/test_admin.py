@@ -1,0 +1,154 @@
+"""The admin, where editors curate everything, works for every model it shows."""
+
+from io import StringIO
+
+import pytest
+from django.contrib import admin
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from negotiations.models import Person, Round, Source
+from tests.factories import NegotiationFactory, RoundFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def admin_url(model, view: str, *args) -> str:
+    return reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_{view}", args=args)
+
+
+@pytest.fixture
+def demo():
+    call_command("load_demo", stdout=StringIO())
+
+
+@pytest.fixture
+def admin_client(client, users):
+    client.force_login(users["admin"])
+    return client
+
+
+def registered_models():
+    """Every model in the admin, so that a newly registered model is covered too."""
+    for model in admin.site._registry:
+        yield pytest.param(model, id=model._meta.label)
+
+
+@pytest.mark.parametrize("model", list(registered_models()))
+def test_superuser_can_open_every_admin_page_of_every_model(model, admin_client, demo):
+    obj = model._default_manager.order_by("pk").first()
+    assert obj is not None, f"the demo data has no {model._meta.label}"
+
+    for url in (admin_url(model, "changelist"), admin_url(model, "add")):
+        assert admin_client.get(url).status_code == 200, url
+
+    change = admin_client.get(admin_url(model, "change", obj.pk))
+    assert change.status_code == 200
+    assert change.context["original"] == obj
+
+    history = admin_client.get(admin_url(model, "history", obj.pk))
+    assert history.status_code == 200
+    assert history.context["object"] == obj
+
+
+@pytest.mark.parametrize(
+    ("model", "query", "found"),
+    [
+        (Round, "Antalya", {"Foreign ministers in Antalya"}),
+        (Person, "Medinskiy", {"Vladimir Medinsky"}),  # an alias; the name is “Medinsky”
+        (
+            Source,
+            "Babel",
+            {
+                "The Ukrainian delegation handed over a draft agreement to Russia",
+                "Negotiations between Ukraine and Russia have ended: what was agreed upon",
+            },
+        ),
+    ],
+)
+def test_changelist_search_finds_the_matching_rows(model, query, found, admin_client, demo):
+    response = admin_client.get(admin_url(model, "changelist"), {"q": query})
+    assert response.status_code == 200
+    assert {str(obj) for obj in response.context["cl"].result_list} == found
+    assert model.objects.count() > len(found)
+
+
+def test_round_change_page_shows_the_parts_of_the_round_as_inlines(admin_client, demo):
+    round_ = Round.objects.get(title="Foreign ministers in Antalya")
+    response = admin_client.get(admin_url(Round, "change", round_.pk))
+    assert response.status_code == 200
+    html = response.content.decode()
+    parts = {
+        "roundhost_set": round_.hosts.count(),
+        "roundcitation_set": round_.sources.count(),
+        "delegations": round_.delegations.count(),
+        "outcomes": round_.outcomes.count(),
+        "positions": round_.positions.count(),
+        "statements": round_.statements.count(),
+    }
+    prefixes = [inline.formset.prefix for inline in response.context["inline_admin_formsets"]]
+    assert prefixes == list(parts)
+    for prefix, count in parts.items():
+        assert count > 0, f"the demo round has no {prefix}"
+        assert f'id="{prefix}-heading"' in html
+        assert f'name="{prefix}-INITIAL_FORMS" value="{count}"' in html
+
+
+def test_publish_action_publishes_selected_drafts_and_records_why(admin_client, users):
+    negotiation = NegotiationFactory()
+    first, second, untouched = RoundFactory.create_batch(
+        3, negotiation=negotiation, published=False
+    )
+    already = RoundFactory(negotiation=negotiation, published=True)
+
+    response = admin_client.post(
+        admin_url(Round, "changelist"),
+        {"action": "publish", ACTION_CHECKBOX_NAME: [first.pk, second.pk, already.pk]},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert "2 round(s) published." in response.content.decode()
+    for round_ in (first, second):
+        round_.refresh_from_db()
+        assert round_.published
+        latest = round_.history.latest()
+        assert latest.published
+        assert latest.history_change_reason == "Published"
+        assert latest.history_user == users["admin"]
+    untouched.refresh_from_db()
+    assert not untouched.published
+    assert already.history.count() == 1, "a published round is left as it was"
+
+
+def test_editor_can_open_the_round_changelist(client, users):
+    client.force_login(users["editor"])
+    response = client.get(admin_url(Round, "changelist"))
+    assert response.status_code == 200
+
+
+def test_analyst_without_staff_status_is_sent_to_the_admin_login(client, users):
+    client.force_login(users["analyst"])
+    url = admin_url(Round, "changelist")
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response.url == f"{reverse('admin:login')}?next={url}"
+
+
+def test_round_changelist_queries_do_not_grow_with_the_number_of_rounds(
+    admin_client, django_assert_max_num_queries
+):
+    negotiation = NegotiationFactory()
+    RoundFactory.create_batch(10, negotiation=negotiation)
+    url = admin_url(Round, "changelist")
+    with CaptureQueriesContext(connection) as ten_rounds:
+        assert admin_client.get(url).status_code == 200
+
+    RoundFactory.create_batch(50, negotiation=negotiation)
+    with django_assert_max_num_queries(len(ten_rounds)):
+        response = admin_client.get(url)
+    assert response.status_code == 200
+    assert len(response.context["cl"].result_list) == 60
