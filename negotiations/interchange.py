@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
-from django.db import models, transaction
+from django.db import IntegrityError, connections, models, router, transaction
 from django.utils import timezone
 
 from .models import (
@@ -494,9 +494,20 @@ def import_negotiation(
 ) -> ImportResult:
     """Check and import one document; all or nothing."""
     doc = read_document(data, replace=replace)
-    with transaction.atomic():
-        # Checked again inside the transaction: another import may have just landed.
-        return _Importer(doc, user=user, reason=reason).run(replace=replace)
+    try:
+        with transaction.atomic():
+            return _Importer(doc, user=user, reason=reason).run(replace=replace)
+    except IntegrityError:
+        # Only a concurrent write can get here: the document was fully checked.
+        raise InvalidDocument(
+            [
+                Problem(
+                    "negotiation.slug",
+                    "another import or edit of this negotiation happened at the same time; "
+                    "nothing was written, please try again",
+                )
+            ]
+        ) from None
 
 
 class _Importer:
@@ -513,14 +524,8 @@ class _Importer:
         self.history(model, objs)
         return objs
 
-    def history(self, model: type[models.Model], objs: list, *, update: bool = False) -> None:
-        model.history.bulk_history_create(
-            objs,
-            batch_size=BATCH_SIZE,
-            update=update,
-            default_user=self.user,
-            default_change_reason=self.reason,
-        )
+    def history(self, model: type[models.Model], objs: list, history_type: str = "+") -> None:
+        write_history(model, objs, history_type, user=self.user, reason=self.reason)
         self.counts[model._meta.verbose_name_plural] = len(objs)
 
     def delete(self, negotiation: Negotiation) -> None:
@@ -531,24 +536,9 @@ class _Importer:
         written in bulk, and its rows deleted in one statement, leaves first.
         """
         reason = "Replaced by a parley/1 import"
-        when = timezone.now()
         for model, path in DELETION_ORDER:
             rows = model.objects.filter(**{path: negotiation})
-            objs = list(rows)
-            history = model.history.model
-            history.objects.bulk_create(
-                [
-                    history(
-                        history_date=when,
-                        history_user=self.user,
-                        history_change_reason=reason,
-                        history_type="-",
-                        **{f.attname: getattr(obj, f.attname) for f in history.tracked_fields},
-                    )
-                    for obj in objs
-                ],
-                batch_size=BATCH_SIZE,
-            )
+            write_history(model, list(rows), "-", user=self.user, reason=reason)
             rows._raw_delete(rows.db)
         negotiation._change_reason = reason
         negotiation._history_user = self.user
@@ -651,11 +641,8 @@ class _Importer:
         self.create(model, new)
         if merged:
             model.objects.bulk_update(merged, ["aliases"], batch_size=BATCH_SIZE)
-            model.history.bulk_history_create(
-                merged,
-                update=True,
-                default_user=self.user,
-                default_change_reason=f"{self.reason}: aliases merged",
+            write_history(
+                model, merged, "~", user=self.user, reason=f"{self.reason}: aliases merged"
             )
         return result
 
@@ -766,6 +753,53 @@ class _Importer:
         self.create(PositionCitation, position_citations)
         self.create(Statement, statements)
         self.create(StatementCitation, statement_citations)
+
+
+def write_history(model, objs: list, history_type: str, *, user, reason: str) -> None:
+    """One django-simple-history record per object ("+" created, "~" changed, "-" deleted),
+    written with executemany: imports write hundreds of thousands of them, and building a
+    model instance and an ORM insert for each costs more than the rest of the import."""
+    if not objs:
+        return
+    history = model.history.model
+    fields = [f for f in history._meta.concrete_fields if not f.primary_key]
+    tracked = {f.attname for f in history.tracked_fields}
+    extra = {
+        "history_date": timezone.now(),
+        "history_change_reason": reason,
+        "history_type": history_type,
+        "history_user_id": user.pk if user else None,
+    }
+    connection = connections[router.db_for_write(history)]
+    quote = connection.ops.quote_name
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(
+        quote(history._meta.db_table),
+        ", ".join(quote(f.column) for f in fields),
+        ", ".join(["%s"] * len(fields)),
+    )
+    prepared = []
+    for obj in objs:
+        prepared.append(
+            [
+                f.get_db_prep_save(
+                    getattr(obj, f.attname) if f.attname in tracked else extra[f.attname],
+                    connection,
+                )
+                for f in fields
+            ]
+        )
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # COPY is PostgreSQL's bulk load: several times faster than INSERTs.
+            with cursor.cursor.copy(
+                "COPY {} ({}) FROM STDIN".format(
+                    quote(history._meta.db_table), ", ".join(quote(f.column) for f in fields)
+                )
+            ) as copy:
+                for row in prepared:
+                    copy.write_row(row)
+        else:
+            cursor.executemany(sql, prepared)
 
 
 # Everything a negotiation owns, leaves before the tables they point to.
