@@ -34,7 +34,20 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	@touch $@
 
-install: $(VENV)/.installed
+# axe-core, for the accessibility checks of the browser tests.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# The browser tests drive Debian's Chromium (Playwright's own download does not work here).
+CHROMIUM ?= /usr/bin/chromium
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ]; then \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else echo "The browser tests need Chromium: sudo apt-get install chromium"; exit 1; fi
+
+install: $(VENV)/.installed node_modules/.installed $(CHROMIUM)
 
 run: $(VENV)/.installed
 	$(LOCAL_ENV) $(BIN)/python manage.py migrate --no-input
@@ -42,8 +55,8 @@ run: $(VENV)/.installed
 	$(LOCAL_ENV) $(BIN)/python manage.py load_demo
 	$(LOCAL_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-test: $(VENV)/.installed
-	$(LOCAL_ENV) $(BIN)/python -m pytest $(PYTEST_ARGS)
+test: install
+	$(LOCAL_ENV) CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed
 	$(LOCAL_ENV) $(BIN)/python benchmarks/run.py
