@@ -56,7 +56,8 @@ run: $(VENV)/.installed
 	$(LOCAL_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: install
-	$(LOCAL_ENV) CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest $(PYTEST_ARGS)
+	@# CONN_MAX_AGE=0: the live server's request threads must not keep connections open
+	$(LOCAL_ENV) CONN_MAX_AGE=0 CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed
 	$(LOCAL_ENV) $(BIN)/python benchmarks/run.py
