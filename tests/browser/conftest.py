@@ -66,3 +66,10 @@ def screenshot():
 
 def describe(violations: list[dict]) -> str:
     return json.dumps(violations, indent=2)
+
+
+@pytest.fixture(scope="session")
+def live_server(django_db_setup, live_server):
+    """pytest-django's live server, set up after (so stopped before) the test database:
+    its thread's connection would otherwise keep PostgreSQL from dropping the database."""
+    return live_server
