@@ -14,12 +14,17 @@ from simple_history.admin import SimpleHistoryAdmin
 from . import models
 
 
+def _relations(model) -> list[str]:
+    """The names of a model's foreign keys."""
+    return [field.name for field in model._meta.fields if field.is_relation]
+
+
 class HistoryAdmin(SimpleHistoryAdmin):
     """SimpleHistoryAdmin, minus its `select_related()` without arguments for models
     without foreign keys (deprecated in Django 6.1)."""
 
     def get_history_queryset(self, request, history_manager, pk_name, object_id):
-        related = [field.name for field in self.model._meta.fields if field.is_relation]
+        related = _relations(self.model)
         records = history_manager.filter(**{pk_name: object_id}).select_related("history_user")
         return records.select_related(*related) if related else records
 
@@ -290,7 +295,7 @@ class LinkAdmin(HistoryAdmin):
     """The link tables, registered so that their history can be browsed too."""
 
     def get_list_select_related(self, request):
-        return [field.name for field in self.model._meta.fields if field.is_relation]
+        return _relations(self.model)
 
     def get_autocomplete_fields(self, request):
-        return [field.name for field in self.model._meta.fields if field.is_relation]
+        return _relations(self.model)

@@ -757,8 +757,9 @@ class _Importer:
 
 def write_history(model, objs: list, history_type: str, *, user, reason: str) -> None:
     """One django-simple-history record per object ("+" created, "~" changed, "-" deleted),
-    written with executemany: imports write hundreds of thousands of them, and building a
-    model instance and an ORM insert for each costs more than the rest of the import."""
+    written with COPY on PostgreSQL and executemany elsewhere: imports write hundreds of
+    thousands of them, and a model instance and an ORM insert for each would cost more
+    than the rest of the import."""
     if not objs:
         return
     history = model.history.model
@@ -772,34 +773,26 @@ def write_history(model, objs: list, history_type: str, *, user, reason: str) ->
     }
     connection = connections[router.db_for_write(history)]
     quote = connection.ops.quote_name
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(
-        quote(history._meta.db_table),
-        ", ".join(quote(f.column) for f in fields),
-        ", ".join(["%s"] * len(fields)),
-    )
-    prepared = []
-    for obj in objs:
-        prepared.append(
-            [
-                f.get_db_prep_save(
-                    getattr(obj, f.attname) if f.attname in tracked else extra[f.attname],
-                    connection,
-                )
-                for f in fields
-            ]
-        )
+    table = quote(history._meta.db_table)
+    columns = ", ".join(quote(f.column) for f in fields)
+    rows = [
+        [
+            f.get_db_prep_save(
+                getattr(obj, f.attname) if f.attname in tracked else extra[f.attname], connection
+            )
+            for f in fields
+        ]
+        for obj in objs
+    ]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # COPY is PostgreSQL's bulk load: several times faster than INSERTs.
-            with cursor.cursor.copy(
-                "COPY {} ({}) FROM STDIN".format(
-                    quote(history._meta.db_table), ", ".join(quote(f.column) for f in fields)
-                )
-            ) as copy:
-                for row in prepared:
+            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in rows:
                     copy.write_row(row)
         else:
-            cursor.executemany(sql, prepared)
+            placeholders = ", ".join(["%s"] * len(fields))
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", rows)
 
 
 # Everything a negotiation owns, leaves before the tables they point to.
