@@ -80,6 +80,9 @@ class Party(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def get_absolute_url(self) -> str:
+        return reverse("party", args=[self.slug])
+
 
 class Person(models.Model):
     slug = SlugField(unique=True)
@@ -107,6 +110,9 @@ class Person(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def get_absolute_url(self) -> str:
+        return reverse("person", args=[self.slug])
+
 
 class Issue(models.Model):
     negotiation = models.ForeignKey(Negotiation, on_delete=models.CASCADE, related_name="issues")
@@ -126,6 +132,9 @@ class Issue(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("issue", args=[self.negotiation.slug, self.slug])
 
 
 class Source(models.Model):
@@ -157,6 +166,9 @@ class Source(models.Model):
 class RoundQuerySet(models.QuerySet):
     def published(self):
         return self.filter(published=True)
+
+    def newest_first(self):
+        return self.order_by(F("start_date").desc(nulls_first=True), "-number")
 
     def held(self):
         return self.filter(status=Round.Status.HELD)
@@ -249,6 +261,13 @@ class Round(models.Model):
 
     def __str__(self) -> str:
         return self.title or f"Round {self.number}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("round", args=[self.negotiation.slug, self.number])
+
+    @property
+    def ended_on(self):
+        return self.end_date or self.start_date
 
 
 class RoundHost(models.Model):

@@ -1,7 +1,8 @@
 """Where each issue stands: now, as of a date, and what changed between two dates.
 
 The rule is the spec's: an issue's status is the status of its latest outcome in a held
-round, "latest" ordering rounds by start date, then number. As of a date D, only held
+round, "latest" ordering rounds by start date, then number (undated rounds last, as on
+the timeline). As of a date D, only held
 rounds whose end date (or start date, where there is none) is on or before D count.
 Readers see published rounds only.
 """
@@ -9,10 +10,13 @@ Readers see published rounds only.
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import F, OuterRef, Subquery
+from django.db.models import F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 
-from .models import Issue, Negotiation, Outcome, Round
+from .models import Issue, Negotiation, Outcome, Position, Round
+
+SETTLED = frozenset({Outcome.Status.AGREED, Outcome.Status.IMPLEMENTED})
+CLOSED = SETTLED | {Outcome.Status.WITHDRAWN}
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,51 @@ def counting_outcomes(negotiation: Negotiation, *, as_of: date | None = None, dr
     return outcomes
 
 
+def earlier_than(round_: Round, prefix: str = "round__") -> Q:
+    """Rounds that come before `round_` in the spec's order: start date (undated last),
+    then number."""
+    start, number = f"{prefix}start_date", f"{prefix}number"
+    if round_.start_date is None:
+        return Q(**{f"{start}__isnull": False}) | Q(
+            **{f"{start}__isnull": True, f"{number}__lt": round_.number}
+        )
+    return Q(**{f"{start}__lt": round_.start_date}) | Q(
+        **{start: round_.start_date, f"{number}__lt": round_.number}
+    )
+
+
+def latest_first(prefix: str = "round__") -> list:
+    """The reverse of `Round.objects.chronological()`: undated rounds count as the latest."""
+    return [F(f"{prefix}start_date").desc(nulls_first=True), f"-{prefix}number"]
+
+
+def with_previous_status(outcomes, round_: Round):
+    """Annotate a round's outcomes with their issue's status before that round
+    (`previous_status`, None where no earlier held round had taken the issue up)."""
+    earlier = (
+        counting_outcomes(round_.negotiation)
+        .filter(earlier_than(round_), issue=OuterRef("issue"))
+        .order_by(*latest_first())
+    )
+    return outcomes.annotate(previous_status=Subquery(earlier.values("status")[:1]))
+
+
+def with_previous_stance(positions, round_: Round):
+    """Annotate a round's positions with the party's last stance on the issue before
+    that round (`previous_stance`, None for a first position)."""
+    earlier = (
+        Position.objects.filter(
+            round__negotiation=round_.negotiation_id,
+            round__published=True,
+            party=OuterRef("party"),
+            issue=OuterRef("issue"),
+        )
+        .filter(earlier_than(round_))
+        .order_by(*latest_first(), "-id")
+    )
+    return positions.annotate(previous_stance=Subquery(earlier.values("stance")[:1]))
+
+
 def issue_statuses(
     negotiation: Negotiation, *, as_of: date | None = None, drafts: bool = False
 ) -> list[IssueStatus]:
@@ -54,7 +103,7 @@ def issue_statuses(
     latest = (
         counting_outcomes(negotiation, as_of=as_of, drafts=drafts)
         .filter(issue=OuterRef("pk"))
-        .order_by(F("round__start_date").desc(nulls_last=True), "-round__number")
+        .order_by(*latest_first())
         .values("pk")[:1]
     )
     issues = list(
@@ -82,9 +131,62 @@ def status_changes(
 
 def status_counts(statuses: list[IssueStatus]) -> dict[str, int]:
     """How many issues are settled (agreed or implemented) and how many are still open."""
-    settled = {Outcome.Status.AGREED, Outcome.Status.IMPLEMENTED}
-    closed = settled | {Outcome.Status.WITHDRAWN}
     return {
-        "agreed": sum(s.status in settled for s in statuses),
-        "open": sum(s.status not in closed for s in statuses),
+        "agreed": sum(s.status in SETTLED for s in statuses),
+        "open": sum(s.status not in CLOSED for s in statuses),
     }
+
+
+def counts_by_negotiation() -> dict[int, dict[str, int]]:
+    """`status_counts` for every negotiation at once, in one query (for the home page)."""
+    latest = (
+        Outcome.objects.filter(
+            issue=OuterRef("pk"), round__status=Round.Status.HELD, round__published=True
+        )
+        .order_by(*latest_first())
+        .values("status")[:1]
+    )
+    counts: dict[int, dict[str, int]] = {}
+    for negotiation_id, status in Issue.objects.annotate(status=Subquery(latest)).values_list(
+        "negotiation_id", "status"
+    ):
+        tally = counts.setdefault(negotiation_id, {"agreed": 0, "open": 0})
+        tally["agreed"] += status in SETTLED
+        tally["open"] += status not in CLOSED
+    return counts
+
+
+@dataclass(frozen=True)
+class StanceTrail:
+    """One party's course on one issue: its stances in order, repeats folded."""
+
+    party_id: int
+    issue_id: int
+    stances: list[str]
+    latest: Position
+
+    @property
+    def moved(self) -> bool:
+        return len(self.stances) > 1
+
+
+def stance_trails(negotiation: Negotiation, *, as_of: date | None = None) -> list[StanceTrail]:
+    """Every party's latest stance on every issue (published rounds, up to `as_of`), with
+    the stances that led there. One query."""
+    positions = (
+        Position.objects.filter(round__negotiation=negotiation, round__published=True)
+        .select_related("round")
+        .only("party_id", "issue_id", "stance", "text", "round__number", "round__start_date")
+        .order_by(F("round__start_date").asc(nulls_last=True), "round__number", "id")
+    )
+    if as_of is not None:
+        positions = positions.alias(
+            ended_on=Coalesce("round__end_date", "round__start_date")
+        ).filter(ended_on__lte=as_of)
+    trails: dict[tuple[int, int], tuple[list[str], Position]] = {}
+    for position in positions:
+        stances, _ = trails.get((position.party_id, position.issue_id), ([], None))
+        if not stances or stances[-1] != position.stance:
+            stances.append(position.stance)
+        trails[position.party_id, position.issue_id] = (stances, position)
+    return [StanceTrail(p, i, stances, latest) for (p, i), (stances, latest) in trails.items()]

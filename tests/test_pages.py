@@ -21,7 +21,8 @@ def test_home_lists_negotiations_active_first_with_their_latest_published_round(
     assert response.status_code == 200
     html = response.content.decode()
     assert html.index("Current talks") < html.index("Old talks")
-    assert "latest: Second round" in html
+    assert 'Latest round: <a href="/negotiations/' in html
+    assert '/rounds/2/">Second round</a>' in html
     assert "Secret draft" not in html
     assert "2 rounds" in html
     assert concluded.get_absolute_url() in html

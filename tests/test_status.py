@@ -77,14 +77,14 @@ def test_as_of_counts_a_round_from_its_end_date(talks):
     assert statuses(negotiation, as_of=D(2022, 3, 17))[0] == ("Corridors", "partially-agreed")
 
 
-def test_as_of_ignores_undated_rounds_but_now_counts_them_as_earliest(talks):
+def test_as_of_ignores_undated_rounds_but_now_counts_them_as_latest_as_the_timeline_does(talks):
     negotiation, corridors, _ = talks
-    undated = RoundFactory(negotiation=negotiation, number=1, start_date=None, end_date=None)
+    OutcomeFactory(round=held(negotiation, 1, D(2022, 3, 1)), issue=corridors, status="agreed")
+    undated = RoundFactory(negotiation=negotiation, number=2, start_date=None, end_date=None)
     OutcomeFactory(round=undated, issue=corridors, status="stalled")
-    assert statuses(negotiation, as_of=D(2030, 1, 1))[0] == ("Corridors", None)
+    assert statuses(negotiation, as_of=D(2030, 1, 1))[0] == ("Corridors", "agreed")
     assert statuses(negotiation)[0] == ("Corridors", "stalled")
-    OutcomeFactory(round=held(negotiation, 2, D(2022, 3, 1)), issue=corridors, status="agreed")
-    assert statuses(negotiation)[0] == ("Corridors", "agreed")
+    assert list(Round.objects.chronological())[-1] == undated
 
 
 def test_status_changes_between_two_dates(talks):

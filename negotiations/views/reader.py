@@ -1,0 +1,529 @@
+"""What readers see: published rounds only, in a fixed number of queries per page."""
+
+from collections import defaultdict
+from datetime import date
+
+from django.core.paginator import Paginator
+from django.db import Error as DatabaseError
+from django.db import connection
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
+
+from .. import status
+from ..forms import BoardDates, TimelineFilter
+from ..models import (
+    Delegation,
+    DelegationMember,
+    Issue,
+    Negotiation,
+    Outcome,
+    Party,
+    Person,
+    Position,
+    Round,
+    RoundHost,
+    Source,
+    Statement,
+)
+
+ROUNDS_PER_PAGE = 25
+BOARD_COLUMNS = 20
+LIST_PAGE = 20
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    published = Round.objects.published().filter(negotiation=OuterRef("pk"))
+    latest = published.newest_first().exclude(status=Round.Status.SCHEDULED)
+    negotiations = list(
+        Negotiation.objects.annotate(
+            round_count=Count("rounds", filter=Q(rounds__published=True)),
+            issue_count=Count("issues", distinct=True),
+            latest_round_title=Subquery(latest.values("title")[:1]),
+            latest_round_number=Subquery(latest.values("number")[:1]),
+            latest_round_date=Subquery(latest.values("start_date")[:1]),
+        )
+        .alias(
+            status_rank=Case(
+                When(status=Negotiation.Status.ACTIVE, then=Value(0)),
+                When(status=Negotiation.Status.PAUSED, then=Value(1)),
+                default=Value(2),
+            )
+        )
+        .order_by("status_rank", "-started_on", "title")
+    )
+    counts = status.counts_by_negotiation()
+    for negotiation in negotiations:
+        negotiation.counts = counts.get(negotiation.pk, {"agreed": 0, "open": 0})
+    return render(request, "negotiations/home.html", {"negotiations": negotiations})
+
+
+def _published_rounds(negotiation: Negotiation):
+    return Round.objects.filter(negotiation=negotiation).published()
+
+
+def _parties_of(negotiation: Negotiation):
+    """Parties that sent a delegation to, hosted, or took a position in a published round."""
+    in_round = {"round__negotiation": negotiation, "round__published": True}
+    return Party.objects.filter(
+        Exists(Delegation.objects.filter(party=OuterRef("pk"), **in_round))
+        | Exists(RoundHost.objects.filter(party=OuterRef("pk"), **in_round))
+        | Exists(Position.objects.filter(party=OuterRef("pk"), **in_round))
+    ).order_by("name")
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+def timeline(request: HttpRequest, slug: str) -> HttpResponse:
+    negotiation = get_object_or_404(Negotiation, slug=slug)
+    issues = list(negotiation.issues.order_by("order", "id"))
+    parties = list(_parties_of(negotiation))
+    rounds = _published_rounds(negotiation)
+    years = [d.year for d in rounds.dates("start_date", "year", order="DESC")]
+    form = TimelineFilter(request.GET, issues=issues, parties=parties, years=years)
+    chosen = form.filters()
+
+    if "issue" in chosen:
+        issue = next(i for i in issues if i.slug == chosen["issue"])
+        rounds = rounds.filter(
+            Exists(Outcome.objects.filter(round=OuterRef("pk"), issue=issue))
+            | Exists(Position.objects.filter(round=OuterRef("pk"), issue=issue))
+        )
+    if "party" in chosen:
+        party = next(p for p in parties if p.slug == chosen["party"])
+        rounds = rounds.filter(
+            Exists(Delegation.objects.filter(round=OuterRef("pk"), party=party))
+            | Exists(RoundHost.objects.filter(round=OuterRef("pk"), party=party))
+            | Exists(Position.objects.filter(round=OuterRef("pk"), party=party))
+        )
+    if "year" in chosen:
+        rounds = rounds.filter(start_date__year=chosen["year"])
+    if "format" in chosen:
+        rounds = rounds.filter(format=chosen["format"])
+    oldest_first = chosen.get("order") == "oldest"
+    rounds = rounds.chronological() if oldest_first else rounds.newest_first()
+
+    page = Paginator(rounds.for_timeline(), ROUNDS_PER_PAGE).get_page(request.GET.get("page"))
+    context = {
+        "negotiation": negotiation,
+        "form": form,
+        "filtered": bool(chosen.keys() - {"order"}),
+        "page": page,
+        "today": date.today(),
+    }
+    template = "negotiations/timeline.html"
+    if request.htmx and not request.htmx.boosted:
+        template += "#round-list"
+    return render(request, template, context)
+
+
+def _number_sources(round_sources, *groups) -> tuple[list[Source], list[int]]:
+    """Number the sources in order of first citation and give each cited item its
+    `refs`: the numbers of its sources, for the footnote links."""
+    numbered: dict[int, Source] = {}
+
+    def cite(sources):
+        refs = []
+        for source in sources:
+            if source.pk not in numbered:
+                source.number = len(numbered) + 1
+                numbered[source.pk] = source
+            refs.append(numbered[source.pk].number)
+        return refs
+
+    round_refs = cite(round_sources)
+    for group in groups:
+        for item in group:
+            item.refs = cite(item.sources.all())
+    return list(numbered.values()), round_refs
+
+
+def _sources_in_order(through: str):
+    return Prefetch("sources", queryset=Source.objects.order_by(f"{through}__id"))
+
+
+@require_GET
+def round_detail(request: HttpRequest, slug: str, number: int) -> HttpResponse:
+    round_ = get_object_or_404(
+        Round.objects.published().select_related("negotiation"),
+        negotiation__slug=slug,
+        number=number,
+    )
+    negotiation = round_.negotiation
+    delegations = list(
+        round_.delegations.select_related("party").prefetch_related(
+            Prefetch(
+                "members",
+                queryset=DelegationMember.objects.select_related("person").order_by(
+                    "-is_head", "id"
+                ),
+            )
+        )
+    )
+    outcomes = list(
+        status.with_previous_status(round_.outcomes.all(), round_)
+        .select_related("issue")
+        .prefetch_related(_sources_in_order("outcomecitation"))
+        .order_by("issue__order", "issue_id")
+    )
+    positions = list(
+        status.with_previous_stance(round_.positions.all(), round_)
+        .select_related("party", "issue", "responds_to__party", "responds_to__round")
+        .prefetch_related(_sources_in_order("positioncitation"))
+        .order_by("party__name", "issue__order", "id")
+    )
+    statements = list(
+        round_.statements.select_related("person__party")
+        .prefetch_related(_sources_in_order("statementcitation"))
+        .order_by(F("said_on").asc(nulls_last=True), "id")
+    )
+    round_sources = round_.sources.order_by("roundcitation__id")
+    sources, round_refs = _number_sources(round_sources, outcomes, positions, statements)
+
+    positions_by_party: dict[Party, list[Position]] = defaultdict(list)
+    for position in positions:
+        positions_by_party[position.party].append(position)
+
+    others = _published_rounds(negotiation).exclude(pk=round_.pk)
+    previous = others.filter(status.earlier_than(round_, prefix="")).newest_first().first()
+    following = others.exclude(status.earlier_than(round_, prefix="")).chronological().first()
+    return render(
+        request,
+        "negotiations/round.html",
+        {
+            "negotiation": negotiation,
+            "round": round_,
+            "hosts": round_.hosts.order_by("roundhost__id"),
+            "delegations": delegations,
+            "outcomes": outcomes,
+            "moved": [o for o in outcomes if o.previous_status != o.status],
+            "new_positions": [p for p in positions if p.previous_stance != p.stance],
+            "positions_by_party": dict(positions_by_party),
+            "statements": statements,
+            "sources": sources,
+            "round_refs": round_refs,
+            "previous": previous,
+            "next": following,
+        },
+    )
+
+
+def _ended_by(rounds, as_of: date | None):
+    if as_of is None:
+        return rounds
+    return rounds.alias(ended_on=Coalesce("end_date", "start_date")).filter(ended_on__lte=as_of)
+
+
+@require_GET
+def board(request: HttpRequest, slug: str) -> HttpResponse:
+    negotiation = get_object_or_404(Negotiation, slug=slug)
+    form = BoardDates(request.GET)
+    dates = form.dates()
+    as_of, compare = dates.get("as_of"), dates.get("compare")
+    if as_of and compare and compare > as_of:
+        compare, as_of = as_of, compare
+
+    statuses = status.issue_statuses(negotiation, as_of=as_of)
+    held = _ended_by(_published_rounds(negotiation).held(), as_of)
+    page = Paginator(held.newest_first(), BOARD_COLUMNS).get_page(request.GET.get("page"))
+    columns = list(reversed(page.object_list))
+    cells = {
+        (round_id, issue_id): (state, label)
+        for round_id, issue_id, state in Outcome.objects.filter(
+            round__in=[r.pk for r in columns]
+        ).values_list("round_id", "issue_id", "status")
+        for label in [Outcome.Status(state).label]
+    }
+    rows = [
+        (current, [cells.get((r.pk, current.issue.pk)) for r in columns]) for current in statuses
+    ]
+
+    trails = status.stance_trails(negotiation, as_of=as_of)
+    party_ids = {t.party_id for t in trails}
+    parties = list(Party.objects.filter(pk__in=party_ids).order_by("name"))
+    by_pair = {(t.party_id, t.issue_id): t for t in trails}
+    stance_rows = [
+        (party, [by_pair.get((party.pk, s.issue.pk)) for s in statuses]) for party in parties
+    ]
+
+    return render(
+        request,
+        "negotiations/board.html",
+        {
+            "negotiation": negotiation,
+            "form": form,
+            "as_of": as_of,
+            "compare": compare,
+            "counts": status.status_counts(statuses),
+            "statuses": statuses,
+            "columns": columns,
+            "rows": rows,
+            "page": page,
+            "changes": (status.status_changes(negotiation, compare, as_of) if compare else None),
+            "stance_rows": stance_rows,
+            "legend": Outcome.Status.choices,
+            "stances": Position.Stance.choices,
+        },
+    )
+
+
+def _lineage(positions: list[Position]) -> list[list[tuple[int, Position]]]:
+    """Chains of positions that answer one another, as (depth, position) lists, one per
+    opening position, depth-first. Only chains of two or more."""
+    by_id = {p.pk: p for p in positions}
+    answers: dict[int, list[Position]] = defaultdict(list)
+    for position in positions:
+        if position.responds_to_id in by_id:
+            answers[position.responds_to_id].append(position)
+    chains = []
+    for position in positions:
+        if position.responds_to_id in by_id or position.pk not in answers:
+            continue
+        chain, stack = [], [(0, position)]
+        while stack:
+            depth, node = stack.pop()
+            chain.append((depth, node))
+            stack.extend((depth + 1, a) for a in reversed(answers[node.pk]))
+        chains.append(chain)
+    return chains
+
+
+@require_GET
+def issue_detail(request: HttpRequest, slug: str, issue: str) -> HttpResponse:
+    issue = get_object_or_404(
+        Issue.objects.select_related("negotiation"), negotiation__slug=slug, slug=issue
+    )
+    negotiation = issue.negotiation
+    outcomes = status.counting_outcomes(negotiation).filter(issue=issue)
+    moves, last = [], None
+    for outcome in outcomes.select_related("round").order_by(
+        F("round__start_date").asc(nulls_last=True), "round__number"
+    ):
+        if outcome.status != last:
+            moves.append(outcome)
+            last = outcome.status
+
+    rounds = (
+        _published_rounds(negotiation)
+        .filter(
+            Exists(Outcome.objects.filter(round=OuterRef("pk"), issue=issue))
+            | Exists(Position.objects.filter(round=OuterRef("pk"), issue=issue))
+        )
+        .chronological()
+    )
+    page = Paginator(rounds, LIST_PAGE).get_page(request.GET.get("page"))
+    shown = [r.pk for r in page.object_list]
+    outcome_in = {
+        o.round_id: o
+        for o in Outcome.objects.filter(issue=issue, round__in=shown).prefetch_related(
+            _sources_in_order("outcomecitation")
+        )
+    }
+    positions = list(
+        Position.objects.filter(issue=issue, round__published=True)
+        .select_related("party", "round")
+        .order_by(F("round__start_date").asc(nulls_last=True), "round__number", "id")
+    )
+    parties = sorted({p.party for p in positions}, key=lambda party: party.name)
+    positions_in: dict[tuple[int, int], list[Position]] = defaultdict(list)
+    for position in positions:
+        positions_in[position.round_id, position.party_id].append(position)
+    rows = [
+        (r, outcome_in.get(r.pk), [positions_in.get((r.pk, p.pk), []) for p in parties])
+        for r in page.object_list
+    ]
+    chains = Paginator(_lineage(positions), 10).get_page(request.GET.get("chains"))
+    return render(
+        request,
+        "negotiations/issue.html",
+        {
+            "negotiation": negotiation,
+            "issue": issue,
+            "current": moves[-1] if moves else None,
+            "moves": moves,
+            "parties": parties,
+            "rows": rows,
+            "page": page,
+            "chains": chains,
+        },
+    )
+
+
+@require_GET
+def party_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    party = get_object_or_404(Party, slug=slug)
+    delegated = Delegation.objects.filter(round=OuterRef("pk"), party=party)
+    rounds = (
+        Round.objects.published()
+        .filter(
+            Exists(delegated)
+            | Exists(RoundHost.objects.filter(round=OuterRef("pk"), party=party))
+            | Exists(Position.objects.filter(round=OuterRef("pk"), party=party))
+        )
+        .annotate(
+            hosted=Exists(RoundHost.objects.filter(round=OuterRef("pk"), party=party)),
+            position_count=Count("positions", filter=Q(positions__party=party)),
+        )
+        .select_related("negotiation")
+        .newest_first()
+    )
+    page = Paginator(rounds, LIST_PAGE).get_page(request.GET.get("page"))
+    delegations = {
+        d.round_id: d
+        for d in Delegation.objects.filter(
+            party=party, round__in=[r.pk for r in page.object_list]
+        ).prefetch_related(
+            Prefetch(
+                "members",
+                queryset=DelegationMember.objects.select_related("person").order_by(
+                    "-is_head", "id"
+                ),
+            )
+        )
+    }
+    rows = [(r, delegations.get(r.pk)) for r in page.object_list]
+    negotiations = Negotiation.objects.filter(
+        Exists(
+            Round.objects.published()
+            .filter(negotiation=OuterRef("pk"))
+            .filter(
+                Exists(delegated)
+                | Exists(RoundHost.objects.filter(round=OuterRef("pk"), party=party))
+                | Exists(Position.objects.filter(round=OuterRef("pk"), party=party))
+            )
+        )
+    ).order_by("title")
+    statements = (
+        Statement.objects.filter(person__party=party, round__published=True)
+        .select_related("person", "round__negotiation")
+        .order_by(F("said_on").desc(nulls_last=True), "-id")[:10]
+    )
+    return render(
+        request,
+        "negotiations/party.html",
+        {
+            "party": party,
+            "negotiations": negotiations,
+            "rows": rows,
+            "page": page,
+            "people": party.people.order_by("name"),
+            "statements": statements,
+        },
+    )
+
+
+@require_GET
+def person_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    person = get_object_or_404(Person.objects.select_related("party"), slug=slug)
+    memberships = (
+        DelegationMember.objects.filter(person=person, delegation__round__published=True)
+        .select_related("delegation__party", "delegation__round__negotiation")
+        .order_by(
+            F("delegation__round__start_date").desc(nulls_last=True),
+            "-delegation__round__number",
+        )
+    )
+    page = Paginator(memberships, LIST_PAGE).get_page(request.GET.get("page"))
+    statements = Paginator(
+        Statement.objects.filter(person=person, round__published=True)
+        .select_related("round__negotiation")
+        .prefetch_related(_sources_in_order("statementcitation"))
+        .order_by(F("said_on").desc(nulls_last=True), "-id"),
+        LIST_PAGE,
+    ).get_page(request.GET.get("statements"))
+    return render(
+        request,
+        "negotiations/person.html",
+        {
+            "person": person,
+            "page": page,
+            "statements": statements,
+        },
+    )
+
+
+SEARCH_LIMIT = 20
+
+
+@require_GET
+def search(request: HttpRequest) -> HttpResponse:
+    """Plain substring search over what readers can see, grouped by kind."""
+    query = request.GET.get("q", "").strip()[:200]
+    groups = []
+    if query:
+        published = {"round__published": True}
+        kinds = [
+            (
+                "Rounds",
+                Round.objects.published()
+                .filter(
+                    Q(title__icontains=query)
+                    | Q(summary__icontains=query)
+                    | Q(location__icontains=query)
+                )
+                .select_related("negotiation")
+                .newest_first(),
+            ),
+            (
+                "Outcomes",
+                Outcome.objects.filter(text__icontains=query, **published)
+                .select_related("round__negotiation", "issue")
+                .order_by(*status.latest_first()),
+            ),
+            (
+                "Positions",
+                Position.objects.filter(text__icontains=query, **published)
+                .select_related("round__negotiation", "issue", "party")
+                .order_by(*status.latest_first()),
+            ),
+            (
+                "Statements",
+                Statement.objects.filter(
+                    Q(text__icontains=query) | Q(original__icontains=query), **published
+                )
+                .select_related("round__negotiation", "person")
+                .order_by(*status.latest_first()),
+            ),
+            (
+                "People",
+                Person.objects.filter(Q(name__icontains=query) | Q(aliases__icontains=query)),
+            ),
+            (
+                "Parties",
+                Party.objects.filter(Q(name__icontains=query) | Q(aliases__icontains=query)),
+            ),
+        ]
+        for label, results in kinds:
+            found = list(results[: SEARCH_LIMIT + 1])
+            if found:
+                groups.append((label, found[:SEARCH_LIMIT], len(found) > SEARCH_LIMIT))
+    return render(request, "negotiations/search.html", {"query": query, "groups": groups})
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness and a database round trip; 503 while the database is unreachable."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except DatabaseError:
+        return JsonResponse({"status": "unavailable", "database": "unreachable"}, status=503)
+    return JsonResponse({"status": "ok", "database": "ok"})
