@@ -145,7 +145,7 @@ def _number_sources(round_sources, *groups) -> tuple[list[Source], list[int]]:
                 source.number = len(numbered) + 1
                 numbered[source.pk] = source
             refs.append(numbered[source.pk].number)
-        return refs
+        return sorted(refs)
 
     round_refs = cite(round_sources)
     for group in groups:
