@@ -156,37 +156,57 @@ def counts_by_negotiation() -> dict[int, dict[str, int]]:
     return counts
 
 
-@dataclass(frozen=True)
+TRAIL_SHOWN = 5
+
+
+@dataclass
 class StanceTrail:
-    """One party's course on one issue: its stances in order, repeats folded."""
+    """One party's course on one issue: its stances in order, repeats folded, and where
+    it took the latest one."""
 
     party_id: int
     issue_id: int
     stances: list[str]
-    latest: Position
+    position_id: int
+    round_number: int
+
+    @property
+    def stance(self) -> str:
+        return self.stances[-1]
 
     @property
     def moved(self) -> bool:
         return len(self.stances) > 1
 
+    @property
+    def recent(self) -> list[str]:
+        """The last few stances, for a table cell; `earlier` says how many are left out."""
+        return self.stances[-TRAIL_SHOWN:]
+
+    @property
+    def earlier(self) -> int:
+        return max(len(self.stances) - TRAIL_SHOWN, 0)
+
 
 def stance_trails(negotiation: Negotiation, *, as_of: date | None = None) -> list[StanceTrail]:
     """Every party's latest stance on every issue (published rounds, up to `as_of`), with
-    the stances that led there. One query."""
-    positions = (
-        Position.objects.filter(round__negotiation=negotiation, round__published=True)
-        .select_related("round")
-        .only("party_id", "issue_id", "stance", "text", "round__number", "round__start_date")
-        .order_by(F("round__start_date").asc(nulls_last=True), "round__number", "id")
-    )
+    the stances that led there. One query, read as plain tuples."""
+    positions = Position.objects.filter(
+        round__negotiation=negotiation, round__published=True
+    ).order_by(F("round__start_date").asc(nulls_last=True), "round__number", "id")
     if as_of is not None:
         positions = positions.alias(
             ended_on=Coalesce("round__end_date", "round__start_date")
         ).filter(ended_on__lte=as_of)
-    trails: dict[tuple[int, int], tuple[list[str], Position]] = {}
-    for position in positions:
-        stances, _ = trails.get((position.party_id, position.issue_id), ([], None))
-        if not stances or stances[-1] != position.stance:
-            stances.append(position.stance)
-        trails[position.party_id, position.issue_id] = (stances, position)
-    return [StanceTrail(p, i, stances, latest) for (p, i), (stances, latest) in trails.items()]
+    trails: dict[tuple[int, int], StanceTrail] = {}
+    for party_id, issue_id, stance, pk, number in positions.values_list(
+        "party_id", "issue_id", "stance", "pk", "round__number"
+    ):
+        trail = trails.get((party_id, issue_id))
+        if trail is None:
+            trails[party_id, issue_id] = StanceTrail(party_id, issue_id, [stance], pk, number)
+            continue
+        if trail.stances[-1] != stance:
+            trail.stances.append(stance)
+        trail.position_id, trail.round_number = pk, number
+    return list(trails.values())

@@ -45,6 +45,7 @@ from ..models import (
 ROUNDS_PER_PAGE = 25
 BOARD_COLUMNS = 20
 LIST_PAGE = 20
+MOVES_PER_PAGE = 12
 
 
 @require_GET
@@ -78,6 +79,24 @@ def _published_rounds(negotiation: Negotiation):
     return Round.objects.filter(negotiation=negotiation).published()
 
 
+def taking_up(issue: Issue) -> Q:
+    """Rounds that recorded an outcome or a position on the issue. (IN subqueries run
+    once; a correlated EXISTS per round made SQLite scan the issue's positions 10,000
+    times.)"""
+    return Q(pk__in=Outcome.objects.filter(issue=issue).values("round")) | Q(
+        pk__in=Position.objects.filter(issue=issue).values("round")
+    )
+
+
+def taking_part(party: Party) -> Q:
+    """Rounds the party sent a delegation to, hosted, or took a position in."""
+    return (
+        Q(pk__in=Delegation.objects.filter(party=party).values("round"))
+        | Q(pk__in=RoundHost.objects.filter(party=party).values("round"))
+        | Q(pk__in=Position.objects.filter(party=party).values("round"))
+    )
+
+
 def _parties_of(negotiation: Negotiation):
     """Parties that sent a delegation to, hosted, or took a position in a published round."""
     in_round = {"round__negotiation": negotiation, "round__published": True}
@@ -101,17 +120,10 @@ def timeline(request: HttpRequest, slug: str) -> HttpResponse:
 
     if "issue" in chosen:
         issue = next(i for i in issues if i.slug == chosen["issue"])
-        rounds = rounds.filter(
-            Exists(Outcome.objects.filter(round=OuterRef("pk"), issue=issue))
-            | Exists(Position.objects.filter(round=OuterRef("pk"), issue=issue))
-        )
+        rounds = rounds.filter(taking_up(issue))
     if "party" in chosen:
         party = next(p for p in parties if p.slug == chosen["party"])
-        rounds = rounds.filter(
-            Exists(Delegation.objects.filter(round=OuterRef("pk"), party=party))
-            | Exists(RoundHost.objects.filter(round=OuterRef("pk"), party=party))
-            | Exists(Position.objects.filter(round=OuterRef("pk"), party=party))
-        )
+        rounds = rounds.filter(taking_part(party))
     if "year" in chosen:
         rounds = rounds.filter(start_date__year=chosen["year"])
     if "format" in chosen:
@@ -283,6 +295,20 @@ def board(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
+CHAIN_START, CHAIN_END = 3, 5
+
+
+def _shorten(chain: list) -> dict:
+    """A long chain is drawn as its opening links, a count, and its latest links."""
+    if len(chain) <= CHAIN_START + CHAIN_END + 1:
+        return {"start": chain, "skipped": 0, "end": []}
+    return {
+        "start": chain[:CHAIN_START],
+        "skipped": len(chain) - CHAIN_START - CHAIN_END,
+        "end": chain[-CHAIN_END:],
+    }
+
+
 def _lineage(positions: list[Position]) -> list[list[tuple[int, Position]]]:
     """Chains of positions that answer one another, as (depth, position) lists, one per
     opening position, depth-first. Only chains of two or more."""
@@ -310,31 +336,28 @@ def issue_detail(request: HttpRequest, slug: str, issue: str) -> HttpResponse:
         Issue.objects.select_related("negotiation"), negotiation__slug=slug, slug=issue
     )
     negotiation = issue.negotiation
-    outcomes = status.counting_outcomes(negotiation).filter(issue=issue)
+    # The outcomes that changed the issue's status, read as ids; the history pages back
+    # in time (page 1 holds the latest changes) and only the page shown is loaded.
     moves, last = [], None
-    for outcome in outcomes.select_related("round").order_by(
-        F("round__start_date").asc(nulls_last=True), "round__number"
+    for pk, state in (
+        status.counting_outcomes(negotiation)
+        .filter(issue=issue)
+        .order_by(F("round__start_date").asc(nulls_last=True), "round__number")
+        .values_list("pk", "status")
     ):
-        if outcome.status != last:
-            moves.append(outcome)
-            last = outcome.status
-
-    rounds = (
-        _published_rounds(negotiation)
-        .filter(
-            Exists(Outcome.objects.filter(round=OuterRef("pk"), issue=issue))
-            | Exists(Position.objects.filter(round=OuterRef("pk"), issue=issue))
-        )
-        .chronological()
+        if state != last:
+            moves.append(pk)
+            last = state
+    history = Paginator(moves[::-1], MOVES_PER_PAGE).get_page(request.GET.get("history"))
+    shown_moves = Outcome.objects.select_related("round").in_bulk(
+        [*history.object_list, *moves[-1:]]
     )
+    current = shown_moves[moves[-1]] if moves else None
+
+    rounds = _published_rounds(negotiation).filter(taking_up(issue)).chronological()
     page = Paginator(rounds, LIST_PAGE).get_page(request.GET.get("page"))
     shown = [r.pk for r in page.object_list]
-    outcome_in = {
-        o.round_id: o
-        for o in Outcome.objects.filter(issue=issue, round__in=shown).prefetch_related(
-            _sources_in_order("outcomecitation")
-        )
-    }
+    outcome_in = {o.round_id: o for o in Outcome.objects.filter(issue=issue, round__in=shown)}
     positions = list(
         Position.objects.filter(issue=issue, round__published=True)
         .select_related("party", "round")
@@ -349,14 +372,16 @@ def issue_detail(request: HttpRequest, slug: str, issue: str) -> HttpResponse:
         for r in page.object_list
     ]
     chains = Paginator(_lineage(positions), 10).get_page(request.GET.get("chains"))
+    chains.object_list = [_shorten(chain) for chain in chains.object_list]
     return render(
         request,
         "negotiations/issue.html",
         {
             "negotiation": negotiation,
             "issue": issue,
-            "current": moves[-1] if moves else None,
-            "moves": moves,
+            "current": current,
+            "moves": [shown_moves[pk] for pk in reversed(history.object_list)],
+            "history": history,
             "parties": parties,
             "rows": rows,
             "page": page,
@@ -368,14 +393,9 @@ def issue_detail(request: HttpRequest, slug: str, issue: str) -> HttpResponse:
 @require_GET
 def party_detail(request: HttpRequest, slug: str) -> HttpResponse:
     party = get_object_or_404(Party, slug=slug)
-    delegated = Delegation.objects.filter(round=OuterRef("pk"), party=party)
     rounds = (
         Round.objects.published()
-        .filter(
-            Exists(delegated)
-            | Exists(RoundHost.objects.filter(round=OuterRef("pk"), party=party))
-            | Exists(Position.objects.filter(round=OuterRef("pk"), party=party))
-        )
+        .filter(taking_part(party))
         .annotate(
             hosted=Exists(RoundHost.objects.filter(round=OuterRef("pk"), party=party)),
             position_count=Count("positions", filter=Q(positions__party=party)),
@@ -399,15 +419,7 @@ def party_detail(request: HttpRequest, slug: str) -> HttpResponse:
     }
     rows = [(r, delegations.get(r.pk)) for r in page.object_list]
     negotiations = Negotiation.objects.filter(
-        Exists(
-            Round.objects.published()
-            .filter(negotiation=OuterRef("pk"))
-            .filter(
-                Exists(delegated)
-                | Exists(RoundHost.objects.filter(round=OuterRef("pk"), party=party))
-                | Exists(Position.objects.filter(round=OuterRef("pk"), party=party))
-            )
-        )
+        pk__in=Round.objects.published().filter(taking_part(party)).values("negotiation")
     ).order_by("title")
     statements = (
         Statement.objects.filter(person__party=party, round__published=True)
