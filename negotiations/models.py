@@ -230,6 +230,9 @@ class Round(models.Model):
         Source, through="RoundCitation", blank=True, related_name="rounds"
     )
     updated_at = models.DateTimeField(auto_now=True)
+    version = models.PositiveIntegerField(
+        default=1, editable=False, help_text="Goes up by one with every save (optimistic locking)."
+    )
     history = HistoricalRecords(excluded_fields=["updated_at"])
 
     objects = RoundQuerySet.as_manager()
@@ -261,6 +264,13 @@ class Round(models.Model):
 
     def __str__(self) -> str:
         return self.title or f"Round {self.number}"
+
+    def save(self, *args, **kwargs) -> None:
+        # Every save of an existing round makes a new version, so that an edit begun on an
+        # older one can be recognised as a conflict (see views/analyst.py).
+        if not self._state.adding:
+            self.version += 1
+        super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("round", args=[self.negotiation.slug, self.number])

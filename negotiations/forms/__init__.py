@@ -1,0 +1,3 @@
+from .reader import BoardDates, TimelineFilter
+
+__all__ = ["BoardDates", "TimelineFilter"]
