@@ -108,7 +108,7 @@ def _parties_of(negotiation: Negotiation):
 
 
 @require_GET
-@vary_on_headers("HX-Request")
+@vary_on_headers("HX-Request", "HX-History-Restore-Request")
 def timeline(request: HttpRequest, slug: str) -> HttpResponse:
     negotiation = get_object_or_404(Negotiation, slug=slug)
     issues = list(negotiation.issues.order_by("order", "id"))
@@ -140,7 +140,9 @@ def timeline(request: HttpRequest, slug: str) -> HttpResponse:
         "today": date.today(),
     }
     template = "negotiations/timeline.html"
-    if request.htmx and not request.htmx.boosted:
+    # htmx asks for the list alone; a history restore (the back button, with no cached
+    # page) and a boosted link need the whole page.
+    if request.htmx and not (request.htmx.boosted or request.htmx.history_restore_request):
         template += "#round-list"
     return render(request, template, context)
 
