@@ -39,7 +39,14 @@ from .models import (
 
 # How many earlier positions a new one may answer from a list; the newest come first.
 ANSWERABLE = 300
-ROWS = ["members", "outcomes", "positions", "statements", "new_sources"]
+ROWS = ["new_sources", "members", "outcomes", "positions", "statements"]
+ROW_NAMES = {
+    "new_sources": "new source",
+    "members": "member",
+    "outcomes": "outcome",
+    "positions": "position",
+    "statements": "statement",
+}
 
 
 class _Cached(ModelChoiceIterator):
@@ -164,7 +171,9 @@ class RoundEditor:
         for name in ("outcomes", "positions", "statements"):
             for form in self.forms[name].forms:
                 form.fields["sources"].choices = source_choices
-        self.issue_titles = {issue.pk: issue.title for issue in issues}
+        titles = {str(issue.pk): issue.title for issue in issues}
+        for form in self.forms["outcomes"].forms:
+            form.title = titles.get(str(form["issue"].value()), "Issue")
 
     def _source_choices(self) -> list[tuple[str, str]]:
         choices = [(str(s.pk), _source_label(s)) for s in self.sources]
@@ -258,12 +267,29 @@ class RoundEditor:
                     results.append(False)
         return all(results)
 
-    @property
-    def error_count(self) -> int:
-        count = len(self.facts.errors)
-        for formset in self.forms.values():
-            count += sum(len(e) for e in formset.errors) + len(formset.non_form_errors())
-        return count
+    def error_summary(self) -> list[tuple[str, str, str]]:
+        """(where, message, id of the field) for every error on the page, in page order."""
+        if self.data is None:
+            return []
+        summary = []
+
+        def add(form, where: str) -> None:
+            for name, errors in form.errors.items():
+                if name in form.fields:
+                    label, target = f"{where}{form[name].label}", form[name].auto_id
+                else:
+                    label, target = where.rstrip(": ") or "The round", "round-form"
+                summary.extend((label, message, target) for message in errors)
+
+        add(self.facts, "")
+        for kind in ROWS:
+            formset = self.forms[kind]
+            for message in formset.non_form_errors():
+                summary.append((ROW_NAMES[kind].capitalize(), message, "round-form"))
+            for i, form in enumerate(formset.forms, 1):
+                where = getattr(form, "title", None) or f"{ROW_NAMES[kind].capitalize()} {i}"
+                add(form, f"{where}: ")
+        return summary
 
     # -- saving ---------------------------------------------------------------------
     @transaction.atomic

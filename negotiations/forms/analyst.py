@@ -144,7 +144,7 @@ class OutcomeForm(forms.Form):
 class PositionForm(RowForm):
     party = forms.ModelChoiceField(Party.objects.none())
     issue = forms.ModelChoiceField(Issue.objects.none())
-    stance = forms.ChoiceField(choices=Position.Stance.choices)
+    stance = forms.ChoiceField(choices=[("", "— stance —"), *Position.Stance.choices])
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
     responds_to = forms.ModelChoiceField(
         Position.objects.none(), required=False, label="Answers", empty_label="— nothing —"

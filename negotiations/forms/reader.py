@@ -3,7 +3,7 @@ and ignored, so a mistyped or stale link still shows the nearest sensible page."
 
 from django import forms
 
-from .models import Round
+from ..models import Round
 
 
 class TimelineFilter(forms.Form):
