@@ -171,6 +171,10 @@ class RoundEditor:
         for name in ("outcomes", "positions", "statements"):
             for form in self.forms[name].forms:
                 form.fields["sources"].choices = source_choices
+        if self.added:  # focus the new row's first field (htmx honours autofocus on swap)
+            new_row = self.forms[self.added].forms[-1]
+            first = next(f for f in new_row.visible_fields() if f.name != "DELETE")
+            first.field.widget.attrs["autofocus"] = True
         titles = {str(issue.pk): issue.title for issue in issues}
         for form in self.forms["outcomes"].forms:
             form.title = titles.get(str(form["issue"].value()), "Issue")

@@ -105,7 +105,9 @@ class RowForm(forms.Form):
 
 
 class MemberForm(RowForm):
-    party = forms.ModelChoiceField(Party.objects.none(), label="Delegation of")
+    party = forms.ModelChoiceField(
+        Party.objects.none(), label="Delegation of", empty_label="— pick a party —"
+    )
     person = forms.ModelChoiceField(
         Person.objects.none(), required=False, empty_label="— pick a person —"
     )
@@ -142,8 +144,8 @@ class OutcomeForm(forms.Form):
 
 
 class PositionForm(RowForm):
-    party = forms.ModelChoiceField(Party.objects.none())
-    issue = forms.ModelChoiceField(Issue.objects.none())
+    party = forms.ModelChoiceField(Party.objects.none(), empty_label="— pick a party —")
+    issue = forms.ModelChoiceField(Issue.objects.none(), empty_label="— pick an issue —")
     stance = forms.ChoiceField(choices=[("", "— stance —"), *Position.Stance.choices])
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
     responds_to = forms.ModelChoiceField(
