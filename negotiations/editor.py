@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.db.models import Max
 from django.forms.models import ModelChoiceIterator
+from django.forms.utils import ErrorDict
 from django.http import QueryDict
 from django.utils.text import slugify
 
@@ -171,6 +172,8 @@ class RoundEditor:
         for name in ("outcomes", "positions", "statements"):
             for form in self.forms[name].forms:
                 form.fields["sources"].choices = source_choices
+        if self.added:
+            self._quiet()
         if self.added:  # focus the new row's first field (htmx honours autofocus on swap)
             new_row = self.forms[self.added].forms[-1]
             first = next(f for f in new_row.visible_fields() if f.name != "DELETE")
@@ -178,6 +181,15 @@ class RoundEditor:
         titles = {str(issue.pk): issue.title for issue in issues}
         for form in self.forms["outcomes"].forms:
             form.title = titles.get(str(form["issue"].value()), "Issue")
+
+    def _quiet(self) -> None:
+        """Adding a row is not saving: show what was typed, without judging it yet."""
+        self.facts._errors = ErrorDict()
+        for formset in self.forms.values():
+            formset._errors = [ErrorDict() for _ in formset.forms]
+            formset._non_form_errors = formset.error_class()
+            for form in formset.forms:
+                form._errors = ErrorDict()
 
     def _source_choices(self) -> list[tuple[str, str]]:
         choices = [(str(s.pk), _source_label(s)) for s in self.sources]

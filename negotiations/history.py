@@ -259,9 +259,19 @@ def conflict(current: Round, started_from: int | None, yours: dict) -> Conflict:
                 _display(f, yours.get(name), names),
             )
         )
-    since = base.history_date if base is not None else None
+    # Their changes begin with the first save after the version this person opened: rows
+    # are written just after their round's record, so the version's own rows come later
+    # than its record and must not count.
+    first_after = (
+        current.history.filter(version__gt=started_from).order_by("history_date").first()
+        if started_from
+        else None
+    )
+    since = first_after.history_date if first_after is not None else None
     others = [
-        e for e in round_changes(current) if e.kind != "Round" and (since is None or e.when > since)
+        e
+        for e in round_changes(current)
+        if e.kind != "Round" and (since is None or e.when >= since)
     ]
     return Conflict(
         saved_by=latest.history_user if latest else None,

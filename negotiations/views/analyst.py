@@ -62,7 +62,7 @@ def _edit(request: HttpRequest, negotiation: Negotiation, round_: Round | None) 
     if not editor.saving:
         return render(request, template, {"editor": editor})
     if not editor.is_valid():
-        return render(request, template, {"editor": editor, "show_errors": True}, status=400)
+        return render(request, template, {"editor": editor}, status=400)
 
     with transaction.atomic():
         if round_ is not None:
@@ -80,20 +80,15 @@ def _edit(request: HttpRequest, negotiation: Negotiation, round_: Round | None) 
 def _conflict(request, negotiation, current: Round, editor: RoundEditor, started_from):
     """Somebody saved the round after this person opened it: show what they changed, and
     the form again with everything this person typed, now based on the latest version."""
+    found = history.conflict(current, started_from, editor.facts.cleaned_data)
     data = request.POST.copy()
     data["version"] = str(current.version)
     data.pop("action", None)
-    retry = RoundEditor.for_request(negotiation, current, data)
+    # A fresh copy: checking the form writes the typed values onto its instance.
+    latest = Round.objects.select_related("negotiation").get(pk=current.pk)
+    retry = RoundEditor.for_request(negotiation, latest, data)
     retry.is_valid()
-    return render(
-        request,
-        "log/round_form.html",
-        {
-            "editor": retry,
-            "conflict": history.conflict(current, started_from, editor.facts.cleaned_data),
-        },
-        status=409,
-    )
+    return render(request, "log/round_form.html", {"editor": retry, "conflict": found}, status=409)
 
 
 @require_http_methods(["GET", "POST"])
