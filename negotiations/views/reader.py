@@ -1,5 +1,6 @@
 """What readers see: published rounds only, in a fixed number of queries per page."""
 
+import json
 from collections import defaultdict
 from datetime import date
 
@@ -54,7 +55,7 @@ def home(request: HttpRequest) -> HttpResponse:
     latest = published.newest_first().exclude(status=Round.Status.SCHEDULED)
     negotiations = list(
         Negotiation.objects.annotate(
-            round_count=Count("rounds", filter=Q(rounds__published=True)),
+            round_count=Count("rounds", filter=Q(rounds__published=True), distinct=True),
             issue_count=Count("issues", distinct=True),
             latest_round_title=Subquery(latest.values("title")[:1]),
             latest_round_number=Subquery(latest.values("number")[:1]),
@@ -475,6 +476,15 @@ def person_detail(request: HttpRequest, slug: str) -> HttpResponse:
 SEARCH_LIMIT = 20
 
 
+def _alias_matches(query: str) -> Q:
+    """Aliases are a JSON list: match the words, never the list's punctuation. SQLite
+    keeps non-ASCII letters as \\uXXXX escapes in the JSON text, so look for those too."""
+    if not any(ch.isalnum() for ch in query):
+        return Q(pk__in=[])
+    escaped = json.dumps(query)[1:-1]
+    return Q(aliases__icontains=query) | Q(aliases__icontains=escaped)
+
+
 @require_GET
 def search(request: HttpRequest) -> HttpResponse:
     """Plain substring search over what readers can see, grouped by kind."""
@@ -516,11 +526,11 @@ def search(request: HttpRequest) -> HttpResponse:
             ),
             (
                 "People",
-                Person.objects.filter(Q(name__icontains=query) | Q(aliases__icontains=query)),
+                Person.objects.filter(Q(name__icontains=query) | _alias_matches(query)),
             ),
             (
                 "Parties",
-                Party.objects.filter(Q(name__icontains=query) | Q(aliases__icontains=query)),
+                Party.objects.filter(Q(name__icontains=query) | _alias_matches(query)),
             ),
         ]
         for label, results in kinds:

@@ -69,7 +69,24 @@ def describe(violations: list[dict]) -> str:
 
 
 @pytest.fixture(scope="session")
-def live_server(django_db_setup, live_server):
-    """pytest-django's live server, set up after (so stopped before) the test database:
-    its thread's connection would otherwise keep PostgreSQL from dropping the database."""
+def _no_stray_connections(django_db_setup, django_db_blocker):
+    """Once the live server has stopped, end the database sessions left open in other
+    threads and contexts (Playwright's greenlets each get their own Django connection),
+    so that PostgreSQL can drop the test database."""
+    yield
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        connection.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(django_db_setup, _no_stray_connections, live_server):
+    """pytest-django's live server, set up after (so stopped before) the test database
+    and the clean-up above."""
     return live_server

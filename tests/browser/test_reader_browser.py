@@ -296,6 +296,16 @@ def test_reader_pages_have_no_accessibility_violations(
     assert errors == expected  # a CSP refusal would show up here
 
 
+@pytest.mark.parametrize("path", ["/", TIMELINE, ROUND_3, BOARD, BOARD + "ceasefire/"])
+def test_reader_pages_keep_their_contrast_in_dark_mode(page, demo, path, axe_violations):
+    page.emulate_media(color_scheme="dark")
+    page.goto(demo + path)
+    background = page.evaluate("getComputedStyle(document.documentElement).backgroundColor")
+    assert background == "rgb(19, 22, 28)", "the dark palette is not in use"
+    violations = axe_violations(page)
+    assert violations == [], describe(violations)
+
+
 def test_the_accessibility_check_does_catch_a_violation(page, demo, axe_violations):
     page.goto(demo + "/")
     page.evaluate("document.querySelector('main').append(document.createElement('input'))")
