@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth
 from django.urls import include, path
 
+from negotiations.api import api
+
 admin.site.site_header = "Parley administration"
 admin.site.site_title = "Parley admin"
 
@@ -19,5 +21,6 @@ urlpatterns = [
         auth.PasswordChangeDoneView.as_view(),
         name="password_change_done",
     ),
+    path("api/v1/", api.urls),
     path("", include("negotiations.urls")),
 ]

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from .views import analyst, reader
+from .feeds import IssueFeed, RoundsFeed
+from .views import analyst, exports, reader
 
 urlpatterns = [
     path("", reader.home, name="home"),
@@ -9,6 +10,13 @@ urlpatterns = [
     path("negotiations/<slug:slug>/rounds/<int:number>/", reader.round_detail, name="round"),
     path("negotiations/<slug:slug>/issues/", reader.board, name="board"),
     path("negotiations/<slug:slug>/issues/<slug:issue>/", reader.issue_detail, name="issue"),
+    path("negotiations/<slug:slug>/feed/", RoundsFeed(), name="feed"),
+    path("negotiations/<slug:slug>/issues/<slug:issue>/feed/", IssueFeed(), name="issue-feed"),
+    path("negotiations/<slug:slug>/export.json", exports.export_json, name="export-json"),
+    path("negotiations/<slug:slug>/rounds.csv", exports.rounds_csv, name="rounds-csv"),
+    path("negotiations/<slug:slug>/outcomes.csv", exports.outcomes_csv, name="outcomes-csv"),
+    path("negotiations/<slug:slug>/positions.csv", exports.positions_csv, name="positions-csv"),
+    path("negotiations/<slug:slug>/timelinejs.json", exports.timelinejs, name="timelinejs"),
     path("parties/<slug:slug>/", reader.party_detail, name="party"),
     path("people/<slug:slug>/", reader.person_detail, name="person"),
     path("search/", reader.search, name="search"),

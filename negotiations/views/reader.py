@@ -1,6 +1,5 @@
 """What readers see: published rounds only, in a fixed number of queries per page."""
 
-import json
 from collections import defaultdict
 from datetime import date
 
@@ -26,6 +25,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
+from .. import search as finder
 from .. import status
 from ..forms import BoardDates, TimelineFilter
 from ..models import (
@@ -476,68 +476,43 @@ def person_detail(request: HttpRequest, slug: str) -> HttpResponse:
 SEARCH_LIMIT = 20
 
 
-def _alias_matches(query: str) -> Q:
-    """Aliases are a JSON list: match the words, never the list's punctuation. SQLite
-    keeps non-ASCII letters as \\uXXXX escapes in the JSON text, so look for those too."""
-    if not any(ch.isalnum() for ch in query):
-        return Q(pk__in=[])
-    escaped = json.dumps(query)[1:-1]
-    return Q(aliases__icontains=query) | Q(aliases__icontains=escaped)
-
-
 @require_GET
+@vary_on_headers("HX-Request")
 def search(request: HttpRequest) -> HttpResponse:
-    """Plain substring search over what readers can see, grouped by kind."""
+    """Search what readers can see, grouped by kind; one kind at a time is paginated."""
     query = request.GET.get("q", "").strip()[:200]
-    groups = []
-    if query:
-        published = {"round__published": True}
-        kinds = [
-            (
-                "Rounds",
-                Round.objects.published()
-                .filter(
-                    Q(title__icontains=query)
-                    | Q(summary__icontains=query)
-                    | Q(location__icontains=query)
-                )
-                .select_related("negotiation")
-                .newest_first(),
-            ),
-            (
-                "Outcomes",
-                Outcome.objects.filter(text__icontains=query, **published)
-                .select_related("round__negotiation", "issue")
-                .order_by(*status.latest_first()),
-            ),
-            (
-                "Positions",
-                Position.objects.filter(text__icontains=query, **published)
-                .select_related("round__negotiation", "issue", "party")
-                .order_by(*status.latest_first()),
-            ),
-            (
-                "Statements",
-                Statement.objects.filter(
-                    Q(text__icontains=query) | Q(original__icontains=query), **published
-                )
-                .select_related("round__negotiation", "person")
-                .order_by(*status.latest_first()),
-            ),
-            (
-                "People",
-                Person.objects.filter(Q(name__icontains=query) | _alias_matches(query)),
-            ),
-            (
-                "Parties",
-                Party.objects.filter(Q(name__icontains=query) | _alias_matches(query)),
-            ),
-        ]
-        for label, results in kinds:
-            found = list(results[: SEARCH_LIMIT + 1])
-            if found:
-                groups.append((label, found[:SEARCH_LIMIT], len(found) > SEARCH_LIMIT))
-    return render(request, "negotiations/search.html", {"query": query, "groups": groups})
+    negotiations = list(Negotiation.objects.order_by("title"))
+    negotiation = next((n for n in negotiations if n.slug == request.GET.get("in")), None)
+    kind = request.GET.get("kind") if request.GET.get("kind") in finder.BY_SLUG else None
+    groups, page = [], None
+    if kind:
+        total = finder.run(query, negotiation=negotiation, kind=kind, limit=1)
+        count = total[0].count if total else 0
+        page = Paginator(range(count), SEARCH_LIMIT).get_page(request.GET.get("page"))
+        if count:
+            groups = finder.run(
+                query,
+                negotiation=negotiation,
+                kind=kind,
+                offset=page.start_index() - 1,
+                limit=SEARCH_LIMIT,
+            )
+    else:
+        groups = finder.run(query, negotiation=negotiation, limit=SEARCH_LIMIT // 4)
+    context = {
+        "query": query,
+        "groups": groups,
+        "page": page,
+        "negotiations": negotiations,
+        "negotiation": negotiation,
+        "kinds": finder.KINDS,
+        "kind": kind,
+        "full_text": connection.vendor == "postgresql",
+    }
+    template = "negotiations/search.html"
+    if request.htmx and not (request.htmx.boosted or request.htmx.history_restore_request):
+        template += "#results"
+    return render(request, template, context)
 
 
 @never_cache

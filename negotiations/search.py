@@ -1,0 +1,188 @@
+"""Search over what readers may see: rounds, outcomes, positions, statements, sources,
+people and parties.
+
+On PostgreSQL: weighted full-text search (`websearch_to_tsquery`), ranked, with
+highlighted snippets, served by GIN indexes on the same expressions (migration 0003).
+Elsewhere: every word must appear in one of the item's fields (case-insensitive), newest
+first. People and parties are matched on their names and every alias on both, so
+"Podoliyak" finds Podolyak.
+"""
+
+import json
+from dataclasses import dataclass
+
+from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVector
+from django.db import connection
+from django.db.models import F, Q, QuerySet
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from .models import Outcome, Party, Person, Position, Round, Source, Statement
+
+CONFIG = "english"
+
+
+def _vector(*weighted: tuple[str, str]) -> SearchVector:
+    vector = None
+    for field, weight in weighted:
+        part = SearchVector(field, weight=weight, config=CONFIG)
+        vector = part if vector is None else vector + part
+    return vector
+
+
+# The indexed expressions: migration 0003 builds a GIN index on each, and the queries use
+# the very same expression, which is what lets PostgreSQL use the index.
+VECTORS = {  # by model, because migration 0003 looks them up that way
+    Round: [("title", "A"), ("summary", "B"), ("location", "C")],
+    Outcome: [("text", "B")],
+    Position: [("text", "B")],
+    Statement: [("text", "A"), ("original", "B")],
+    Source: [("title", "A"), ("publisher", "B"), ("author", "B")],
+}
+
+
+def vector(model) -> SearchVector:
+    return _vector(*VECTORS[model])
+
+
+@dataclass
+class Kind:
+    slug: str
+    label: str
+    model: type
+    snippet_field: str | None
+
+
+KINDS = [
+    Kind("rounds", "Rounds", Round, "summary"),
+    Kind("outcomes", "Outcomes", Outcome, "text"),
+    Kind("positions", "Positions", Position, "text"),
+    Kind("statements", "Statements", Statement, "text"),
+    Kind("sources", "Sources", Source, None),
+    Kind("people", "People", Person, None),
+    Kind("parties", "Parties", Party, None),
+]
+BY_SLUG = {kind.slug: kind for kind in KINDS}
+
+
+@dataclass
+class Group:
+    kind: Kind
+    results: list
+    count: int
+
+
+def _readable(kind: Kind, negotiation) -> QuerySet:
+    """What readers may see of this kind, optionally within one negotiation."""
+    model = kind.model
+    if model is Round:
+        items = Round.objects.published().select_related("negotiation")
+        return items.filter(negotiation=negotiation) if negotiation else items
+    if model in (Outcome, Position, Statement):
+        related = {
+            Outcome: ["round__negotiation", "issue"],
+            Position: ["round__negotiation", "issue", "party"],
+            Statement: ["round__negotiation", "person"],
+        }[model]
+        items = model.objects.filter(round__published=True).select_related(*related)
+        return items.filter(round__negotiation=negotiation) if negotiation else items
+    if model is Source:
+        # A source is readable once a published round, or something in one, cites it.
+        cited = (
+            Q(rounds__published=True)
+            | Q(outcomes__round__published=True)
+            | Q(positions__round__published=True)
+            | Q(statements__round__published=True)
+        )
+        ids = Source.objects.filter(cited)
+        if negotiation:
+            ids = ids.filter(negotiation=negotiation)
+        return Source.objects.filter(pk__in=ids.values("pk")).select_related("negotiation")
+    if model is Person:
+        return Person.objects.select_related("party")
+    return Party.objects.all()
+
+
+def _words(query: str) -> list[str]:
+    return [word for word in query.split() if any(ch.isalnum() for ch in word)]
+
+
+def _names(query: str) -> Q:
+    """Name or any alias contains the query. Aliases are a JSON list, whose text SQLite
+    keeps with \\uXXXX escapes for non-ASCII letters, so look for those too."""
+    if not _words(query):
+        return Q(pk__in=[])
+    escaped = json.dumps(query)[1:-1]
+    return Q(name__icontains=query) | Q(aliases__icontains=query) | Q(aliases__icontains=escaped)
+
+
+def _plain(kind: Kind, items: QuerySet, query: str) -> QuerySet:
+    """Every word in one of the fields: the portable match."""
+    fields = [field for field, _ in VECTORS[kind.model]]
+    for word in _words(query):
+        match = Q()
+        for field in fields:
+            match |= Q(**{f"{field}__icontains": word})
+        items = items.filter(match)
+    if kind.model is Round:
+        return items.newest_first()
+    if kind.model is Source:
+        return items.order_by(F("published_on").desc(nulls_last=True), "key")
+    return items.order_by(
+        F("round__start_date").desc(nulls_last=True), "-round__number", "-id"
+    )
+
+
+def _ranked(kind: Kind, items: QuerySet, query: str) -> QuerySet:
+    search = SearchQuery(query, search_type="websearch", config=CONFIG)
+    items = (
+        items.annotate(document=vector(kind.model))
+        .filter(document=search)
+        .annotate(rank=SearchRank(F("document"), search))
+    )
+    if kind.snippet_field:
+        items = items.annotate(
+            snippet=SearchHeadline(
+                kind.snippet_field,
+                search,
+                config=CONFIG,
+                start_sel="\x02",
+                stop_sel="\x03",
+                max_words=30,
+                min_words=12,
+                max_fragments=2,
+            )
+        )
+    return items.order_by("-rank", "-pk")
+
+
+def highlight(snippet: str) -> SafeString:
+    """The database marks matches with control characters; escape everything else."""
+    return mark_safe(escape(snippet).replace("\x02", "<mark>").replace("\x03", "</mark>"))
+
+
+def run(
+    query: str, *, negotiation=None, kind: str | None = None, offset: int = 0, limit: int = 20
+) -> list[Group]:
+    query = query.strip()[:200]
+    if not _words(query):
+        return []
+    full_text = connection.vendor == "postgresql"
+    groups = []
+    for each in [BY_SLUG[kind]] if kind in BY_SLUG else KINDS:
+        items = _readable(each, negotiation)
+        if each.model in (Person, Party):
+            items = items.filter(_names(query)).order_by("name")
+        elif full_text:
+            items = _ranked(each, items, query)
+        else:
+            items = _plain(each, items, query)
+        count = items.count()
+        if not count:
+            continue
+        results = list(items[offset : offset + limit])
+        for item in results:
+            if getattr(item, "snippet", None):
+                item.highlighted = highlight(item.snippet)
+        groups.append(Group(each, results, count))
+    return groups
