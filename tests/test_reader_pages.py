@@ -1157,13 +1157,18 @@ def test_search_for_brackets_does_not_list_everybody(client, talks):
     assert "Nothing published matches “[]”." in html, "searching “[]” lists every person and party"
 
 
-def test_search_shows_the_first_20_of_a_kind_and_says_there_are_more(client):
+def test_search_shows_a_few_of_each_kind_then_pages_through_one_kind(client):
     negotiation = NegotiationFactory()
     for number in range(1, 23):
         RoundFactory(negotiation=negotiation, number=number, location="Antalya")
+    rounds = r'<a href="/negotiations/[^"]+/rounds/\d+/">'
     html = get(client, "/search/", {"q": "antalya"})
-    assert len(re.findall(r'<a href="/negotiations/[^"]+/rounds/\d+/">', html)) == 20
-    assert "Showing the first 20; add words to narrow the search." in html
+    assert len(re.findall(rounds, html)) == 5
+    assert "All 22 rounds</a>" in html
+    first = get(client, "/search/", {"q": "antalya", "kind": "rounds"})
+    assert len(re.findall(rounds, first)) == 20
+    second = get(client, "/search/", {"q": "antalya", "kind": "rounds", "page": "2"})
+    assert len(re.findall(rounds, second)) == 2
 
 
 def test_search_finds_nothing_from_a_draft_round(client, talks):
