@@ -37,8 +37,18 @@ def _csv(slug: str, name: str, header: list[str], rows) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="{slug}-{name}.csv"'
     writer = csv.writer(response)
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows([_cell(value) for value in row] for row in rows)
     return response
+
+
+FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value):
+    """A text cell a spreadsheet would run as a formula gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA):
+        return "'" + value
+    return value
 
 
 def _urls(item) -> str:
