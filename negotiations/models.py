@@ -5,7 +5,7 @@ the invariants of that format are database constraints, each with a name.
 """
 
 from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
+from django.core.validators import RegexValidator, URLValidator
 from django.db import models
 from django.db.models import F, Prefetch, Q
 from django.urls import reverse
@@ -22,6 +22,11 @@ def SlugField(**kwargs) -> models.CharField:  # noqa: N802 - reads like a field 
     """A parley/1 identifier: lowercase ASCII, digits and single hyphens."""
     kwargs.setdefault("max_length", 100)
     return models.CharField(validators=[validate_parley_slug], **kwargs)
+
+
+# Links readers can follow: http(s) only, never javascript: or data: (the importer
+# enforces the same rule).
+WEB_ONLY = URLValidator(schemes=["http", "https"])
 
 
 class Negotiation(models.Model):
@@ -140,14 +145,18 @@ class Issue(models.Model):
 class Source(models.Model):
     negotiation = models.ForeignKey(Negotiation, on_delete=models.CASCADE, related_name="sources")
     key = SlugField(help_text="Short identifier, unique within the negotiation.")
-    url = models.URLField(max_length=1000, blank=True)
+    url = models.URLField(max_length=1000, blank=True, validators=[WEB_ONLY])
     title = models.CharField(max_length=500, blank=True)
     publisher = models.CharField(max_length=200, blank=True)
     author = models.CharField(max_length=200, blank=True)
     published_on = models.DateField(null=True, blank=True)
     # null, not "": parley/1 tells "no archived copy" (null) apart from an empty text.
     archived_url = models.URLField(  # noqa: DJ001
-        max_length=1000, null=True, blank=True, help_text="A durable copy (web archive)."
+        max_length=1000,
+        null=True,
+        blank=True,
+        validators=[WEB_ONLY],
+        help_text="A durable copy (web archive).",
     )
     history = HistoricalRecords()
 

@@ -9,7 +9,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.forms import formset_factory
 
-from ..models import Issue, Negotiation, Outcome, Party, Person, Position, Round, Source
+from ..models import WEB_ONLY, Issue, Negotiation, Outcome, Party, Person, Position, Round, Source
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 NEW_SOURCE = "new-"
@@ -77,7 +77,7 @@ class RoundFacts(forms.ModelForm):
 
 
 class NewSourceForm(forms.Form):
-    url = forms.URLField(label="Link", required=False, assume_scheme="https")
+    url = forms.URLField(label="Link", required=False, assume_scheme="https", validators=[WEB_ONLY])
     title = forms.CharField(max_length=500, required=False)
     publisher = forms.CharField(max_length=200, required=False)
     author = forms.CharField(max_length=200, required=False)

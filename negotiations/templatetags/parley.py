@@ -36,3 +36,11 @@ def status_label(status: str | None) -> str:
 @register.filter
 def stance_label(stance: str | None) -> str:
     return Position.Stance(stance).label if stance else ""
+
+
+@register.filter
+def web_url(url: str | None) -> str:
+    """The link if it is http(s), else nothing: no javascript: link ever renders."""
+    if url and url.strip().lower().startswith(("http://", "https://")):
+        return url
+    return ""
