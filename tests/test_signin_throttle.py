@@ -17,9 +17,7 @@ def anna(db):
 
 
 def sign_in(client, password, *, username="anna", address=HOME, path="/accounts/login/"):
-    return client.post(
-        path, {"username": username, "password": password}, REMOTE_ADDR=address
-    )
+    return client.post(path, {"username": username, "password": password}, REMOTE_ADDR=address)
 
 
 def fail(client, times, **where):
