@@ -17,7 +17,18 @@ from django.db.models import F, Q, QuerySet
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from .models import Outcome, Party, Person, Position, Round, Source, Statement
+from .models import (
+    Delegation,
+    DelegationMember,
+    Outcome,
+    Party,
+    Person,
+    Position,
+    Round,
+    RoundHost,
+    Source,
+    Statement,
+)
 
 CONFIG = "english"
 
@@ -99,8 +110,28 @@ def _readable(kind: Kind, negotiation) -> QuerySet:
             ids = ids.filter(negotiation=negotiation)
         return Source.objects.filter(pk__in=ids.values("pk")).select_related("negotiation")
     if model is Person:
-        return Person.objects.select_related("party")
-    return Party.objects.all()
+        people = Person.objects.select_related("party")
+        if negotiation:  # those who sat at the table or spoke in it
+            in_it = {"round__negotiation": negotiation, "round__published": True}
+            people = people.filter(
+                Q(pk__in=Statement.objects.filter(**in_it).values("person"))
+                | Q(
+                    pk__in=DelegationMember.objects.filter(
+                        delegation__round__negotiation=negotiation,
+                        delegation__round__published=True,
+                    ).values("person")
+                )
+            )
+        return people
+    parties = Party.objects.all()
+    if negotiation:
+        in_it = {"round__negotiation": negotiation, "round__published": True}
+        parties = parties.filter(
+            Q(pk__in=Delegation.objects.filter(**in_it).values("party"))
+            | Q(pk__in=RoundHost.objects.filter(**in_it).values("party"))
+            | Q(pk__in=Position.objects.filter(**in_it).values("party"))
+        )
+    return parties
 
 
 def _words(query: str) -> list[str]:
@@ -128,9 +159,7 @@ def _plain(kind: Kind, items: QuerySet, query: str) -> QuerySet:
         return items.newest_first()
     if kind.model is Source:
         return items.order_by(F("published_on").desc(nulls_last=True), "key")
-    return items.order_by(
-        F("round__start_date").desc(nulls_last=True), "-round__number", "-id"
-    )
+    return items.order_by(F("round__start_date").desc(nulls_last=True), "-round__number", "-id")
 
 
 def _ranked(kind: Kind, items: QuerySet, query: str) -> QuerySet:
@@ -164,7 +193,7 @@ def highlight(snippet: str) -> SafeString:
 def run(
     query: str, *, negotiation=None, kind: str | None = None, offset: int = 0, limit: int = 20
 ) -> list[Group]:
-    query = query.strip()[:200]
+    query = query.replace("\x00", "").strip()[:200]  # PostgreSQL text cannot hold NUL
     if not _words(query):
         return []
     full_text = connection.vendor == "postgresql"
