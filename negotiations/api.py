@@ -8,6 +8,7 @@ a client that sends them back gets 304 when nothing changed.
 
 from datetime import date, datetime
 
+from django.db import InterfaceError, OperationalError
 from django.db.models import F, Max, Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
@@ -39,6 +40,17 @@ api = NinjaAPI(
     ),
     urls_namespace="api",
 )
+
+
+@api.exception_handler(InterfaceError)
+@api.exception_handler(OperationalError)
+def database_unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """The database is unreachable: say so, and when to try again, in JSON."""
+    response = api.create_response(
+        request, {"detail": "The database is briefly unavailable; try again."}, status=503
+    )
+    response["Retry-After"] = "30"
+    return response
 
 
 class Pages(PageNumberPagination):
@@ -234,7 +246,7 @@ def _keys(item) -> list[str]:
 @api.get("/negotiations", response=list[NegotiationOut], tags=["negotiations"])
 def negotiations(request: HttpRequest):
     """Every negotiation, by title."""
-    return Negotiation.objects.order_by("title")
+    return list(Negotiation.objects.order_by("title"))  # evaluated here, not in validation
 
 
 @api.get("/negotiations/{slug}", response=NegotiationDetail, tags=["negotiations"])
