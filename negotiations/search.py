@@ -177,17 +177,30 @@ def _ranked(kind: Kind, items: QuerySet, query: str) -> QuerySet:
                 config=CONFIG,
                 start_sel="\x02",
                 stop_sel="\x03",
-                max_words=30,
-                min_words=12,
-                max_fragments=2,
+                highlight_all=True,  # the whole text, cut to size by highlight()
             )
         )
     return items.order_by("-rank", "-pk")
 
 
+SNIPPET = 300  # characters of context around the first match
+
+
 def highlight(snippet: str) -> SafeString:
-    """The database marks matches with control characters; escape everything else."""
-    return mark_safe(escape(snippet).replace("\x02", "<mark>").replace("\x03", "</mark>"))
+    """The text with its matches marked (the database marks them with control
+    characters), cut to about SNIPPET characters around the first one, escaped."""
+    if len(snippet) > SNIPPET:
+        first = max(snippet.find("\x02"), 0)
+        start = max(snippet.rfind(" ", 0, max(first - SNIPPET // 3, 0)) + 1, 0)
+        end = snippet.find(" ", start + SNIPPET)
+        end = len(snippet) if end == -1 else end
+        if snippet.count("\x02", start, end) > snippet.count("\x03", start, end):
+            end = snippet.index("\x03", end) + 1  # never cut a match in two
+        snippet = (
+            ("… " if start else "") + snippet[start:end] + (" …" if end < len(snippet) else "")
+        )
+    marked = escape(snippet).replace("\x02", "<mark>").replace("\x03", "</mark>")
+    return mark_safe(marked)  # everything but our own <mark> is escaped
 
 
 def run(
