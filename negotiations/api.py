@@ -6,13 +6,15 @@ sync. Responses carry an ETag (ConditionalGetMiddleware) and, for rounds, Last-M
 a client that sends them back gets 304 when nothing changed.
 """
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
+from django.db import InterfaceError, OperationalError
 from django.db.models import F, Max, Prefetch
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.http import http_date
 from ninja import Field, NinjaAPI, Query, Schema
+from ninja.errors import HttpError
 from ninja.pagination import PageNumberPagination, paginate
 
 from . import status
@@ -41,8 +43,27 @@ api = NinjaAPI(
 )
 
 
+@api.exception_handler(InterfaceError)
+@api.exception_handler(OperationalError)
+def database_unavailable(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """The database is unreachable: say so, and when to try again, in JSON."""
+    response = api.create_response(
+        request, {"detail": "The database is briefly unavailable; try again."}, status=503
+    )
+    response["Retry-After"] = "30"
+    return response
+
+
 class Pages(PageNumberPagination):
-    page_size = 50
+    """50 a page (`page_size` up to 100); a page number past any real one is refused
+    before it can overflow the database's row offset."""
+
+    class Input(Schema):
+        page: int = Field(1, ge=1, le=1_000_000)
+        page_size: int | None = Field(None, ge=1, le=100)
+
+    def __init__(self, **kwargs):
+        super().__init__(page_size=50, max_page_size=100, **kwargs)
 
 
 # --- schemas ------------------------------------------------------------------------------
@@ -196,18 +217,31 @@ class RoundFilters(Schema):
 # --- helpers ------------------------------------------------------------------------------
 
 
+def _found(queryset, **lookups):
+    """get_object_or_404, also for text no slug can hold (PostgreSQL refuses NUL)."""
+    if any(isinstance(v, str) and "\x00" in v for v in lookups.values()):
+        raise Http404
+    return get_object_or_404(queryset, **lookups)
+
+
 def _negotiation(slug: str) -> Negotiation:
-    return get_object_or_404(Negotiation, slug=slug)
+    return _found(Negotiation, slug=slug)
 
 
 def _published(negotiation: Negotiation):
     return Round.objects.filter(negotiation=negotiation).published()
 
 
-def _last_modified(response: HttpResponse, rounds) -> None:
-    last = rounds.aggregate(last=Max("updated_at"))["last"]
-    if last is not None:
-        response["Last-Modified"] = http_date(last.timestamp())
+def _last_modified(response: HttpResponse, negotiation: Negotiation) -> None:
+    """The last save of any round of the negotiation (publishing and unpublishing are
+    saves) or deletion of one. Any other change still changes the ETag."""
+    saved = Round.objects.filter(negotiation=negotiation).aggregate(last=Max("updated_at"))
+    deleted = Round.history.filter(negotiation_id=negotiation.pk, history_type="-").aggregate(
+        last=Max("history_date")
+    )
+    moments = [m for m in (saved["last"], deleted["last"]) if m is not None]
+    if moments:
+        response["Last-Modified"] = http_date(max(moments).timestamp())
 
 
 def _round_out(round_: Round, slug: str) -> dict:
@@ -234,7 +268,7 @@ def _keys(item) -> list[str]:
 @api.get("/negotiations", response=list[NegotiationOut], tags=["negotiations"])
 def negotiations(request: HttpRequest):
     """Every negotiation, by title."""
-    return Negotiation.objects.order_by("title")
+    return list(Negotiation.objects.order_by("title"))  # evaluated here, not in validation
 
 
 @api.get("/negotiations/{slug}", response=NegotiationDetail, tags=["negotiations"])
@@ -270,8 +304,12 @@ def rounds(request: HttpRequest, response: HttpResponse, slug: str, filters: Que
     if filters.end:
         selected = selected.filter(start_date__lte=filters.end)
     if filters.updated_since:
-        selected = selected.filter(updated_at__gte=filters.updated_since)
-    _last_modified(response, selected)
+        try:
+            since = filters.updated_since.astimezone(UTC)
+        except OverflowError:
+            raise HttpError(422, "updated_since is out of range.") from None
+        selected = selected.filter(updated_at__gte=since)
+    _last_modified(response, found)
     return (
         selected.chronological()
         .select_related("negotiation")
@@ -319,7 +357,7 @@ def round_detail(request: HttpRequest, response: HttpResponse, slug: str, number
         ),
         number=number,
     )
-    response["Last-Modified"] = http_date(round_.updated_at.timestamp())
+    _last_modified(response, found)
     cited: dict[int, Source] = {s.pk: s for s in round_.sources.all()}
     for kind in (round_.outcomes, round_.positions, round_.statements):
         for item in kind.all():
@@ -388,7 +426,7 @@ def round_detail(request: HttpRequest, response: HttpResponse, slug: str, number
 def issue_history(request: HttpRequest, slug: str, issue: str):
     """Every outcome recorded for the issue in a held, published round, oldest first, with
     the status before it: `changed` marks the rounds that moved the issue."""
-    found = get_object_or_404(Issue, negotiation__slug=slug, slug=issue)
+    found = _found(Issue, negotiation__slug=slug, slug=issue)
     outcomes = (
         status.counting_outcomes(found.negotiation)
         .filter(issue=found)
@@ -421,7 +459,7 @@ def parties(request: HttpRequest):
 
 @api.get("/parties/{slug}", response=PartyOut, tags=["parties and people"])
 def party(request: HttpRequest, slug: str):
-    return get_object_or_404(Party, slug=slug)
+    return _found(Party, slug=slug)
 
 
 @api.get("/people", response=list[PersonOut], tags=["parties and people"])
@@ -432,4 +470,4 @@ def people(request: HttpRequest):
 
 @api.get("/people/{slug}", response=PersonOut, tags=["parties and people"])
 def person(request: HttpRequest, slug: str):
-    return get_object_or_404(Person.objects.select_related("party"), slug=slug)
+    return _found(Person.objects.select_related("party"), slug=slug)

@@ -73,9 +73,11 @@ class IssueFeed(Feed):
     feed_type = Atom1Feed
 
     def get_object(self, request, slug: str, issue: str) -> Issue:
-        return get_object_or_404(
+        found = get_object_or_404(
             Issue.objects.select_related("negotiation"), negotiation__slug=slug, slug=issue
         )
+        found.site = request.build_absolute_uri("/").rstrip("/")  # for the entries' ids
+        return found
 
     def title(self, issue: Issue) -> str:
         return f"{issue.title}: status changes in {issue.negotiation.title}"
@@ -100,6 +102,7 @@ class IssueFeed(Feed):
         for outcome in outcomes:
             if outcome.status != previous:
                 outcome.previous_status = previous
+                outcome.site = issue.site
                 changes.append(outcome)
             previous = outcome.status
         return changes[::-1][:FEED_LENGTH]
@@ -114,7 +117,8 @@ class IssueFeed(Feed):
         return outcome.round.get_absolute_url()
 
     def item_guid(self, outcome: Outcome) -> str:
-        return f"{outcome.round.get_absolute_url()}#outcome-{outcome.issue.slug}"
+        # Atom ids must be absolute IRIs; Django does not add the domain to a guid.
+        return f"{outcome.site}{outcome.round.get_absolute_url()}#outcome-{outcome.issue.slug}"
 
     def item_pubdate(self, outcome: Outcome):
         return outcome.round.updated_at

@@ -17,7 +17,18 @@ from django.db.models import F, Q, QuerySet
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from .models import Outcome, Party, Person, Position, Round, Source, Statement
+from .models import (
+    Delegation,
+    DelegationMember,
+    Outcome,
+    Party,
+    Person,
+    Position,
+    Round,
+    RoundHost,
+    Source,
+    Statement,
+)
 
 CONFIG = "english"
 
@@ -99,8 +110,28 @@ def _readable(kind: Kind, negotiation) -> QuerySet:
             ids = ids.filter(negotiation=negotiation)
         return Source.objects.filter(pk__in=ids.values("pk")).select_related("negotiation")
     if model is Person:
-        return Person.objects.select_related("party")
-    return Party.objects.all()
+        people = Person.objects.select_related("party")
+        if negotiation:  # those who sat at the table or spoke in it
+            in_it = {"round__negotiation": negotiation, "round__published": True}
+            people = people.filter(
+                Q(pk__in=Statement.objects.filter(**in_it).values("person"))
+                | Q(
+                    pk__in=DelegationMember.objects.filter(
+                        delegation__round__negotiation=negotiation,
+                        delegation__round__published=True,
+                    ).values("person")
+                )
+            )
+        return people
+    parties = Party.objects.all()
+    if negotiation:
+        in_it = {"round__negotiation": negotiation, "round__published": True}
+        parties = parties.filter(
+            Q(pk__in=Delegation.objects.filter(**in_it).values("party"))
+            | Q(pk__in=RoundHost.objects.filter(**in_it).values("party"))
+            | Q(pk__in=Position.objects.filter(**in_it).values("party"))
+        )
+    return parties
 
 
 def _words(query: str) -> list[str]:
@@ -128,9 +159,7 @@ def _plain(kind: Kind, items: QuerySet, query: str) -> QuerySet:
         return items.newest_first()
     if kind.model is Source:
         return items.order_by(F("published_on").desc(nulls_last=True), "key")
-    return items.order_by(
-        F("round__start_date").desc(nulls_last=True), "-round__number", "-id"
-    )
+    return items.order_by(F("round__start_date").desc(nulls_last=True), "-round__number", "-id")
 
 
 def _ranked(kind: Kind, items: QuerySet, query: str) -> QuerySet:
@@ -148,23 +177,36 @@ def _ranked(kind: Kind, items: QuerySet, query: str) -> QuerySet:
                 config=CONFIG,
                 start_sel="\x02",
                 stop_sel="\x03",
-                max_words=30,
-                min_words=12,
-                max_fragments=2,
+                highlight_all=True,  # the whole text, cut to size by highlight()
             )
         )
     return items.order_by("-rank", "-pk")
 
 
+SNIPPET = 300  # characters of context around the first match
+
+
 def highlight(snippet: str) -> SafeString:
-    """The database marks matches with control characters; escape everything else."""
-    return mark_safe(escape(snippet).replace("\x02", "<mark>").replace("\x03", "</mark>"))
+    """The text with its matches marked (the database marks them with control
+    characters), cut to about SNIPPET characters around the first one, escaped."""
+    if len(snippet) > SNIPPET:
+        first = max(snippet.find("\x02"), 0)
+        start = max(snippet.rfind(" ", 0, max(first - SNIPPET // 3, 0)) + 1, 0)
+        end = snippet.find(" ", start + SNIPPET)
+        end = len(snippet) if end == -1 else end
+        if snippet.count("\x02", start, end) > snippet.count("\x03", start, end):
+            end = snippet.index("\x03", end) + 1  # never cut a match in two
+        snippet = (
+            ("… " if start else "") + snippet[start:end] + (" …" if end < len(snippet) else "")
+        )
+    marked = escape(snippet).replace("\x02", "<mark>").replace("\x03", "</mark>")
+    return mark_safe(marked)  # everything but our own <mark> is escaped
 
 
 def run(
     query: str, *, negotiation=None, kind: str | None = None, offset: int = 0, limit: int = 20
 ) -> list[Group]:
-    query = query.strip()[:200]
+    query = query.replace("\x00", "").strip()[:200]  # PostgreSQL text cannot hold NUL
     if not _words(query):
         return []
     full_text = connection.vendor == "postgresql"
