@@ -493,6 +493,7 @@ def import_negotiation(
     data: str | bytes, *, replace: bool = False, user=None, reason: str = "Imported from parley/1"
 ) -> ImportResult:
     """Check and import one document; all or nothing."""
+    reason = reason[:100]  # the history's change-reason column holds 100 characters
     doc = read_document(data, replace=replace)
     try:
         with transaction.atomic():
