@@ -13,6 +13,7 @@ from django.utils.text import slugify
 
 from .forms.analyst import (
     NEW_SOURCE,
+    ROWS_MAX,
     Members,
     NewSources,
     Outcomes,
@@ -106,7 +107,11 @@ class RoundEditor:
             if action.startswith("add-") and action[4:] in ROWS:
                 added = action[4:]
                 key = f"{added}-TOTAL_FORMS"
-                data[key] = str(int(data.get(key) or 0) + 1)
+                try:
+                    rows = int(data.get(key) or 0)
+                except ValueError:
+                    rows = 0  # a broken row count: the formset reports it when saving
+                data[key] = str(min(max(rows, 0), ROWS_MAX - 1) + 1)
         editor = cls(negotiation, round_, data, added)
         editor.build()
         return editor
@@ -403,6 +408,8 @@ class RoundEditor:
         recorded = {o.issue_id: o for o in self.round.outcomes.all()}
         for form in self.forms["outcomes"].forms:
             data = form.cleaned_data
+            if not data.get("issue"):
+                continue  # a blank extra row
             outcome = recorded.get(data["issue"].pk)
             if not data["status"]:
                 if outcome:

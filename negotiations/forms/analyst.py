@@ -15,6 +15,28 @@ DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 NEW_SOURCE = "new-"
 
 
+class Choice(forms.ModelChoiceField):
+    """A model choice whose id may be any text: too big for the database is not a 500."""
+
+    def to_python(self, value):
+        try:
+            return super().to_python(value)
+        except OverflowError:
+            raise ValidationError(
+                self.error_messages["invalid_choice"], code="invalid_choice"
+            ) from None
+
+
+class Choices(forms.ModelMultipleChoiceField):
+    def _check_values(self, value):
+        try:
+            return super()._check_values(value)
+        except OverflowError:
+            raise ValidationError(
+                self.error_messages["invalid_choice"] % {"value": "?"}, code="invalid_choice"
+            ) from None
+
+
 class SourcesField(forms.MultipleChoiceField):
     """Sources to cite: the negotiation's, by id, and the form's new ones, by "new-N"."""
 
@@ -26,9 +48,7 @@ class SourcesField(forms.MultipleChoiceField):
 
 class RoundFacts(forms.ModelForm):
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
-    hosts = forms.ModelMultipleChoiceField(
-        Party.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
-    )
+    hosts = Choices(Party.objects.none(), required=False, widget=forms.CheckboxSelectMultiple)
     sources = SourcesField(
         label="Sources for the round", help_text="Reports of the meeting itself."
     )
@@ -77,7 +97,9 @@ class RoundFacts(forms.ModelForm):
 
 
 class NewSourceForm(forms.Form):
-    url = forms.URLField(label="Link", required=False, assume_scheme="https", validators=[WEB_ONLY])
+    url = forms.URLField(
+        label="Link", required=False, assume_scheme="https", max_length=1000, validators=[WEB_ONLY]
+    )
     title = forms.CharField(max_length=500, required=False)
     publisher = forms.CharField(max_length=200, required=False)
     author = forms.CharField(max_length=200, required=False)
@@ -105,12 +127,8 @@ class RowForm(forms.Form):
 
 
 class MemberForm(RowForm):
-    party = forms.ModelChoiceField(
-        Party.objects.none(), label="Delegation of", empty_label="— pick a party —"
-    )
-    person = forms.ModelChoiceField(
-        Person.objects.none(), required=False, empty_label="— pick a person —"
-    )
+    party = Choice(Party.objects.none(), label="Delegation of", empty_label="— pick a party —")
+    person = Choice(Person.objects.none(), required=False, empty_label="— pick a person —")
     new_person = forms.CharField(
         label="or a new person", max_length=200, required=False, help_text="Full name."
     )
@@ -127,7 +145,7 @@ class MemberForm(RowForm):
 
 
 class OutcomeForm(forms.Form):
-    issue = forms.ModelChoiceField(Issue.objects.none(), widget=forms.HiddenInput)
+    issue = Choice(Issue.objects.none(), widget=forms.HiddenInput)
     status = forms.ChoiceField(
         choices=[("", "— no outcome —"), *Outcome.Status.choices], required=False
     )
@@ -144,24 +162,29 @@ class OutcomeForm(forms.Form):
 
 
 class PositionForm(RowForm):
-    party = forms.ModelChoiceField(Party.objects.none(), empty_label="— pick a party —")
-    issue = forms.ModelChoiceField(Issue.objects.none(), empty_label="— pick an issue —")
+    party = Choice(Party.objects.none(), empty_label="— pick a party —")
+    issue = Choice(Issue.objects.none(), empty_label="— pick an issue —")
     stance = forms.ChoiceField(choices=[("", "— stance —"), *Position.Stance.choices])
     text = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
-    responds_to = forms.ModelChoiceField(
+    responds_to = Choice(
         Position.objects.none(), required=False, label="Answers", empty_label="— nothing —"
     )
     sources = SourcesField()
 
+    def clean(self):
+        data = super().clean()
+        answered = data.get("responds_to")
+        if answered and data.get("id") and answered.pk == data["id"]:
+            self.add_error("responds_to", "A position cannot answer itself.")
+        return data
+
 
 class StatementForm(RowForm):
-    person = forms.ModelChoiceField(
+    person = Choice(
         Person.objects.none(), required=False, label="Speaker", empty_label="— pick a person —"
     )
     new_person = forms.CharField(label="or a new speaker", max_length=200, required=False)
-    new_person_party = forms.ModelChoiceField(
-        Party.objects.none(), required=False, label="New speaker's party"
-    )
+    new_person_party = Choice(Party.objects.none(), required=False, label="New speaker's party")
     said_on = forms.DateField(label="Said on", required=False, widget=DATE)
     text = forms.CharField(
         label="Quote",
@@ -207,11 +230,15 @@ class MemberFormSet(forms.BaseFormSet):
                 seen.add((party.pk, person.pk))
 
 
-Members = formset_factory(MemberForm, formset=MemberFormSet, extra=0, can_delete=True)
-Outcomes = formset_factory(OutcomeForm, extra=0)
-Positions = formset_factory(PositionForm, extra=0, can_delete=True)
-Statements = formset_factory(StatementForm, extra=0, can_delete=True)
-NewSources = formset_factory(NewSourceForm, extra=0)
+# A round has tens of rows, not thousands: a larger row count is refused before Django
+# builds that many forms (its own ceiling is 2,000 per formset, seconds of work).
+ROWS_MAX = 300
+LIMITS = {"max_num": ROWS_MAX, "absolute_max": ROWS_MAX, "validate_max": True}
+Members = formset_factory(MemberForm, formset=MemberFormSet, extra=0, can_delete=True, **LIMITS)
+Outcomes = formset_factory(OutcomeForm, extra=0, **LIMITS)
+Positions = formset_factory(PositionForm, extra=0, can_delete=True, **LIMITS)
+Statements = formset_factory(StatementForm, extra=0, can_delete=True, **LIMITS)
+NewSources = formset_factory(NewSourceForm, extra=0, **LIMITS)
 
 
 class ImportForm(forms.Form):
