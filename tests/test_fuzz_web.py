@@ -13,7 +13,6 @@ from types import SimpleNamespace
 from urllib.parse import quote, urlencode
 
 import pytest
-from django import forms
 from django.apps import apps
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
@@ -22,7 +21,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from negotiations.editor import ROWS, RoundEditor
+from negotiations.editor import ROWS
 from negotiations.interchange import export_negotiation
 from negotiations.models import Round, Source
 
@@ -39,6 +38,7 @@ from .factories import (
     SourceFactory,
     StatementFactory,
 )
+from .roundform import form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -121,30 +121,6 @@ def row_counts() -> dict[str, int]:
 def written(before: dict[str, int]) -> dict[str, int]:
     after = row_counts()
     return {label: after[label] - n for label, n in before.items() if after[label] != n}
-
-
-def form_data(editor: RoundEditor) -> dict:
-    """What the browser submits for the round form as rendered (see test_workspace.py)."""
-    data = {}
-
-    def add(form) -> None:
-        for bound in form:
-            value = bound.value()
-            if isinstance(bound.field, forms.BooleanField):
-                if value:
-                    data[bound.html_name] = "on"
-            elif getattr(bound.field.widget, "allow_multiple_selected", False):
-                data[bound.html_name] = [str(v) for v in value or []]
-            else:
-                data[bound.html_name] = "" if value is None else str(value)
-
-    add(editor.facts)
-    for formset in editor.forms.values():
-        add(formset.management_form)
-        for form in formset.forms:
-            add(form)
-    data["action"] = "save"
-    return data
 
 
 def opened(world, path: str) -> dict:

@@ -12,7 +12,6 @@ from urllib.parse import quote
 from xml.etree import ElementTree
 
 import pytest
-from django import forms
 from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -20,7 +19,6 @@ from django.db import connection
 from django.test import Client
 from django.utils.html import escape
 
-from negotiations.editor import RoundEditor
 from negotiations.interchange import InvalidDocument, export_negotiation, import_negotiation
 from negotiations.models import (
     OutcomeCitation,
@@ -45,6 +43,7 @@ from .factories import (
     SourceFactory,
     StatementFactory,
 )
+from .roundform import form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -186,30 +185,6 @@ def row_counts() -> dict[str, int]:
         model._meta.label: model._default_manager.count()
         for model in apps.get_app_config("negotiations").get_models()
     }
-
-
-def form_data(editor: RoundEditor) -> dict:
-    """What the browser submits for the round form as rendered (see test_workspace.py)."""
-    data = {}
-
-    def add(form) -> None:
-        for bound in form:
-            value = bound.value()
-            if isinstance(bound.field, forms.BooleanField):
-                if value:
-                    data[bound.html_name] = "on"
-            elif getattr(bound.field.widget, "allow_multiple_selected", False):
-                data[bound.html_name] = [str(v) for v in value or []]
-            else:
-                data[bound.html_name] = "" if value is None else str(value)
-
-    add(editor.facts)
-    for formset in editor.forms.values():
-        add(formset.management_form)
-        for form in formset.forms:
-            add(form)
-    data["action"] = "save"
-    return data
 
 
 # --- The hostile negotiation --------------------------------------------------------------

@@ -9,7 +9,6 @@ from io import StringIO
 from types import SimpleNamespace
 
 import pytest
-from django import forms
 from django.apps import apps
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
@@ -40,6 +39,7 @@ from .factories import (
     SourceFactory,
     StatementFactory,
 )
+from .roundform import form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -101,31 +101,6 @@ def written(before: dict[str, int]) -> dict[str, int]:
     """How many rows each table gained (or lost) since `before`."""
     after = row_counts()
     return {label: after[label] - count for label, count in before.items() if after[label] != count}
-
-
-def form_data(editor: RoundEditor) -> dict:
-    """What the browser would submit for the round form as it is rendered: every field of
-    the facts and of every row, the formsets' management forms, and action=save."""
-    data = {}
-
-    def add(form) -> None:
-        for bound in form:
-            value = bound.value()
-            if isinstance(bound.field, forms.BooleanField):
-                if value:
-                    data[bound.html_name] = "on"
-            elif getattr(bound.field.widget, "allow_multiple_selected", False):
-                data[bound.html_name] = [str(v) for v in value or []]
-            else:
-                data[bound.html_name] = "" if value is None else str(value)
-
-    add(editor.facts)
-    for formset in editor.forms.values():
-        add(formset.management_form)
-        for form in formset.forms:
-            add(form)
-    data["action"] = "save"
-    return data
 
 
 def _raw(value):
