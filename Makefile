@@ -15,7 +15,7 @@ PYTHON := $(shell for p in python3 python3.13 python3.12 python; do \
 # Local use: debug on, a development key, the SQLite file unless DATABASE_URL says otherwise.
 LOCAL_ENV := DEBUG=$${DEBUG:-1}
 
-.PHONY: help install run test lint format bench clean
+.PHONY: pg-server help install run test lint format bench clean
 
 help:
 	@echo "make run    - set up (venv, install, migrate, demo data) and serve on http://$(HOST):$(PORT)"
@@ -47,7 +47,18 @@ $(CHROMIUM):
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "The browser tests need Chromium: sudo apt-get install chromium"; exit 1; fi
 
-install: $(VENV)/.installed node_modules/.installed $(CHROMIUM)
+# The outage test starts a throwaway PostgreSQL cluster of its own: it needs the server
+# binaries (initdb, pg_ctl) and the postgres system user, which Debian's package brings.
+PG_SERVER := $(firstword $(wildcard /usr/lib/postgresql/*/bin/initdb))
+pg-server:
+	@if [ -z "$(PG_SERVER)" ] || ! id postgres >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+		else echo "The outage test needs PostgreSQL's server: sudo apt-get install postgresql"; exit 1; fi; \
+	fi
+
+install: $(VENV)/.installed node_modules/.installed $(CHROMIUM) pg-server
 
 run: $(VENV)/.installed
 	$(LOCAL_ENV) $(BIN)/python manage.py migrate --no-input

@@ -155,7 +155,15 @@ def test_a_programming_error_is_not_hidden_behind_a_503(client):
 # ---- end to end: a real PostgreSQL cluster stopped and restarted under a running server ------
 
 TIME_LIMIT = 60  # seconds for the whole end-to-end test, cluster set-up and clean-up included
-PG_BIN = Path(os.environ.get("PARLEY_PG_BIN", "/usr/lib/postgresql/15/bin"))
+
+
+def _installed_pg_bin() -> Path:
+    """The newest PostgreSQL server binaries Debian installed (15 on this machine)."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: p.parts)
+    return found[-1].parent if found else Path("/usr/lib/postgresql/15/bin")
+
+
+PG_BIN = Path(os.environ.get("PARLEY_PG_BIN") or _installed_pg_bin())
 AS_ROOT = os.geteuid() == 0  # initdb and postgres refuse to run as root
 
 
