@@ -427,27 +427,20 @@ def issue_history(request: HttpRequest, slug: str, issue: str):
     """Every outcome recorded for the issue in a held, published round, oldest first, with
     the status before it: `changed` marks the rounds that moved the issue."""
     found = _found(Issue, negotiation__slug=slug, slug=issue)
-    outcomes = (
-        status.counting_outcomes(found.negotiation)
-        .filter(issue=found)
-        .select_related("round")
-        .order_by(F("round__start_date").asc(nulls_last=True), "round__number")
-    )
-    history, previous = [], None
-    for outcome in outcomes:
-        history.append(
-            {
-                "round": outcome.round.number,
-                "round_title": str(outcome.round),
-                "start_date": outcome.round.start_date,
-                "end_date": outcome.round.end_date,
-                "status": outcome.status,
-                "previous_status": previous,
-                "changed": outcome.status != previous,
-                "text": outcome.text,
-            }
-        )
-        previous = outcome.status
+    outcomes = status.status_history(found).select_related("round")
+    history = [
+        {
+            "round": outcome.round.number,
+            "round_title": str(outcome.round),
+            "start_date": outcome.round.start_date,
+            "end_date": outcome.round.end_date,
+            "status": outcome.status,
+            "previous_status": outcome.previous_status,
+            "changed": outcome.status != outcome.previous_status,
+            "text": outcome.text,
+        }
+        for outcome in status.with_previous_statuses(outcomes)
+    ]
     return history
 
 

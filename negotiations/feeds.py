@@ -1,7 +1,7 @@
 """Atom feeds: a negotiation's published rounds, and one issue's status changes."""
 
 from django.contrib.syndication.views import Feed
-from django.db.models import F, Prefetch
+from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -92,19 +92,14 @@ class IssueFeed(Feed):
         return reverse("issue-feed", args=[issue.negotiation.slug, issue.slug])
 
     def items(self, issue: Issue) -> list:
-        outcomes = (
-            status.counting_outcomes(issue.negotiation)
-            .filter(issue=issue)
-            .select_related("round__negotiation", "issue")
-            .order_by(F("round__start_date").asc(nulls_last=True), "round__number")
-        )
-        changes, previous = [], None
-        for outcome in outcomes:
-            if outcome.status != previous:
-                outcome.previous_status = previous
-                outcome.site = issue.site
-                changes.append(outcome)
-            previous = outcome.status
+        outcomes = status.status_history(issue).select_related("round__negotiation", "issue")
+        changes = [
+            outcome
+            for outcome in status.with_previous_statuses(outcomes)
+            if outcome.status != outcome.previous_status
+        ]
+        for outcome in changes:
+            outcome.site = issue.site
         return changes[::-1][:FEED_LENGTH]
 
     def item_title(self, outcome: Outcome) -> str:

@@ -36,11 +36,12 @@ class StatusChange:
     after: Outcome | None
 
 
-def counting_outcomes(negotiation: Negotiation, *, as_of: date | None = None, drafts=False):
-    """The outcomes that can make an issue's status: held rounds, up to `as_of`."""
-    outcomes = Outcome.objects.filter(
-        round__negotiation=negotiation, round__status=Round.Status.HELD
-    )
+def counting_outcomes(negotiation: Negotiation | None, *, as_of: date | None = None, drafts=False):
+    """The outcomes that can make an issue's status: held rounds, up to `as_of` (of every
+    negotiation when `negotiation` is None)."""
+    outcomes = Outcome.objects.filter(round__status=Round.Status.HELD)
+    if negotiation is not None:
+        outcomes = outcomes.filter(round__negotiation=negotiation)
     if not drafts:
         outcomes = outcomes.filter(round__published=True)
     if as_of is not None:
@@ -61,6 +62,11 @@ def earlier_than(round_: Round, prefix: str = "round__") -> Q:
     return Q(**{f"{start}__lt": round_.start_date}) | Q(
         **{start: round_.start_date, f"{number}__lt": round_.number}
     )
+
+
+def oldest_first(prefix: str = "round__") -> list:
+    """`Round.objects.chronological()` for rows of a round: undated rounds last."""
+    return [F(f"{prefix}start_date").asc(nulls_last=True), f"{prefix}number"]
 
 
 def latest_first(prefix: str = "round__") -> list:
@@ -93,6 +99,20 @@ def with_previous_stance(positions, round_: Round):
         .order_by(*latest_first(), "-id")
     )
     return positions.annotate(previous_stance=Subquery(earlier.values("stance")[:1]))
+
+
+def status_history(issue: Issue):
+    """The outcomes that made the issue's status, oldest first (published, held rounds)."""
+    return counting_outcomes(issue.negotiation).filter(issue=issue).order_by(*oldest_first())
+
+
+def with_previous_statuses(outcomes):
+    """Each outcome, in the order given, with `previous_status`: the status before it."""
+    previous = None
+    for outcome in outcomes:
+        outcome.previous_status = previous
+        yield outcome
+        previous = outcome.status
 
 
 def issue_statuses(
@@ -140,9 +160,8 @@ def status_counts(statuses: list[IssueStatus]) -> dict[str, int]:
 def counts_by_negotiation() -> dict[int, dict[str, int]]:
     """`status_counts` for every negotiation at once, in one query (for the home page)."""
     latest = (
-        Outcome.objects.filter(
-            issue=OuterRef("pk"), round__status=Round.Status.HELD, round__published=True
-        )
+        counting_outcomes(None)
+        .filter(issue=OuterRef("pk"))
         .order_by(*latest_first())
         .values("status")[:1]
     )
@@ -193,7 +212,7 @@ def stance_trails(negotiation: Negotiation, *, as_of: date | None = None) -> lis
     the stances that led there. One query, read as plain tuples."""
     positions = Position.objects.filter(
         round__negotiation=negotiation, round__published=True
-    ).order_by(F("round__start_date").asc(nulls_last=True), "round__number", "id")
+    ).order_by(*oldest_first(), "id")
     if as_of is not None:
         positions = positions.alias(
             ended_on=Coalesce("round__end_date", "round__start_date")

@@ -4,13 +4,14 @@ does."""
 
 import csv
 
-from django.db.models import F, Prefetch
+from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.utils.html import escape
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_cookie
 
+from .. import status
 from ..interchange import export_negotiation
 from ..models import Negotiation, Outcome, Party, Position, Round, Source
 
@@ -88,7 +89,7 @@ def _claims(model, negotiation: Negotiation):
         model.objects.filter(round__negotiation=negotiation, round__published=True)
         .select_related("round", "issue")
         .prefetch_related(_cited())
-        .order_by(F("round__start_date").asc(nulls_last=True), "round__number", "id")
+        .order_by(*status.oldest_first(), "id")
     )
 
 

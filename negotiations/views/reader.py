@@ -341,16 +341,13 @@ def issue_detail(request: HttpRequest, slug: str, issue: str) -> HttpResponse:
     negotiation = issue.negotiation
     # The outcomes that changed the issue's status, read as ids; the history pages back
     # in time (page 1 holds the latest changes) and only the page shown is loaded.
-    moves, last = [], None
-    for pk, state in (
-        status.counting_outcomes(negotiation)
-        .filter(issue=issue)
-        .order_by(F("round__start_date").asc(nulls_last=True), "round__number")
-        .values_list("pk", "status")
-    ):
-        if state != last:
-            moves.append(pk)
-            last = state
+    moves = [
+        outcome.pk
+        for outcome in status.with_previous_statuses(
+            status.status_history(issue).only("id", "status")
+        )
+        if outcome.status != outcome.previous_status
+    ]
     history = Paginator(moves[::-1], MOVES_PER_PAGE).get_page(request.GET.get("history"))
     shown_moves = Outcome.objects.select_related("round").in_bulk(
         [*history.object_list, *moves[-1:]]
@@ -364,7 +361,7 @@ def issue_detail(request: HttpRequest, slug: str, issue: str) -> HttpResponse:
     positions = list(
         Position.objects.filter(issue=issue, round__published=True)
         .select_related("party", "round")
-        .order_by(F("round__start_date").asc(nulls_last=True), "round__number", "id")
+        .order_by(*status.oldest_first(), "id")
     )
     parties = sorted({p.party for p in positions}, key=lambda party: party.name)
     positions_in: dict[tuple[int, int], list[Position]] = defaultdict(list)
