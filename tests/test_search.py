@@ -478,3 +478,15 @@ def test_people_search_needs_a_word_not_just_punctuation(client):
     PersonFactory(name="Ann O'Neil", aliases=["A. O."])
     assert hits(client.get(SEARCH, {"q": "..."})) == {}
     assert hits(client.get(SEARCH, {"q": "O'Neil"}))["people"]
+
+
+def test_search_queries_do_not_grow_with_the_number_of_matches(client, django_assert_num_queries):
+    negotiation = NegotiationFactory()
+    for number in range(1, 6):
+        RoundFactory(negotiation=negotiation, number=number, location="Antalya")
+    with CaptureQueriesContext(connection) as five:
+        client.get("/search/", {"q": "antalya"})
+    for number in range(6, 51):
+        RoundFactory(negotiation=negotiation, number=number, location="Antalya")
+    with django_assert_num_queries(len(five)):
+        client.get("/search/", {"q": "antalya"})
