@@ -1,7 +1,7 @@
 """`make bench`: Parley's figures at scale, printed as a markdown table.
 
 Runs in a throwaway database (Django's test database: `test_<name>` on PostgreSQL when
-DATABASE_URL points there, an in-memory SQLite otherwise), so it never touches real data.
+DATABASE_URL points there, a temporary SQLite file otherwise), so it never touches real data.
 """
 
 import json
