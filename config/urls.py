@@ -3,15 +3,17 @@ from django.contrib.auth import views as auth
 from django.urls import include, path
 
 from negotiations.api import api
+from negotiations.forms.accounts import AdminSignInForm, SignInForm
 
 admin.site.site_header = "Parley administration"
 admin.site.site_title = "Parley admin"
+admin.site.login_form = AdminSignInForm
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path(
         "accounts/login/",
-        auth.LoginView.as_view(redirect_authenticated_user=True),
+        auth.LoginView.as_view(authentication_form=SignInForm, redirect_authenticated_user=True),
         name="login",
     ),
     path("accounts/logout/", auth.LogoutView.as_view(), name="logout"),

@@ -68,3 +68,13 @@ def test_sign_in_opens_again_after_the_cool_off(client, anna):
     attempt.attempt_time = attempt.attempt_time.replace(year=attempt.attempt_time.year - 1)
     attempt.save()
     assert sign_in(client, "right-password-1922").status_code == 302
+
+
+@pytest.mark.parametrize("path", ["/accounts/login/", "/admin/login/?next=/admin/"])
+def test_a_username_longer_than_any_account_is_a_form_error_and_records_no_attempt(
+    client, anna, path
+):
+    response = sign_in(client, "wrong", username="ü" * 300, path=path)
+    assert response.status_code == 200
+    assert "at most 150 characters" in response.content.decode()
+    assert not AccessAttempt.objects.exists()
