@@ -530,3 +530,19 @@ def test_a_host_id_too_big_for_the_database_is_a_form_error(world):
     [status] = answers(world.clients["analyst"], [("post", path, post)]).values()
     assert status == 400
     assert written(before) == {}
+
+
+def test_a_head_row_sent_without_its_id_is_a_form_error_that_keeps_the_input(world):
+    """Without its id the head's row reads as a second head, beside the saved one the
+    form no longer names: the database refuses, and the analyst gets the form back."""
+    path = "/log/talks/rounds/1/"
+    post = opened(world, path)
+    post.pop("members-0-id")
+    post["title"] = "Typed before the clash"
+    before = row_counts()
+    response = world.clients["analyst"].post(path, post)
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Nothing was saved: these rows clash" in page
+    assert 'value="Typed before the clash"' in page
+    assert written(before) == {}

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.core.paginator import Paginator
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -16,6 +16,12 @@ from ..editor import RoundEditor
 from ..forms.analyst import ImportForm
 from ..interchange import InvalidDocument, import_negotiation
 from ..models import Issue, Negotiation, Round
+
+CLASH = (
+    "Nothing was saved: these rows clash with rows of the round that the form did not "
+    "send (two heads of one delegation, or one person twice in it). Open the round again "
+    "to see all its rows."
+)
 
 
 def role_required(permission: str):
@@ -64,13 +70,22 @@ def _edit(request: HttpRequest, negotiation: Negotiation, round_: Round | None) 
     if not editor.is_valid():
         return render(request, template, {"editor": editor}, status=400)
 
-    with transaction.atomic():
-        if round_ is not None:
-            current = Round.objects.select_for_update().get(pk=round_.pk)
-            started_from = editor.facts.cleaned_data.get("version")
-            if started_from != current.version:
-                return _conflict(request, negotiation, current, editor, started_from)
-        saved = editor.save()
+    try:
+        with transaction.atomic():
+            if round_ is not None:
+                current = Round.objects.select_for_update().get(pk=round_.pk)
+                started_from = editor.facts.cleaned_data.get("version")
+                if started_from != current.version:
+                    return _conflict(request, negotiation, current, editor, started_from)
+            saved = editor.save()
+    except IntegrityError:
+        # Rows that pass the form's checks but clash with rows the form did not send
+        # (a hand-made or truncated POST): nothing was written; the input comes back.
+        latest = round_ and Round.objects.select_related("negotiation").get(pk=round_.pk)
+        retry = RoundEditor.for_request(negotiation, latest, request.POST)
+        retry.is_valid()
+        retry.facts.add_error(None, CLASH)
+        return render(request, template, {"editor": retry}, status=400)
     verb = "Saved" if round_ else "Logged"
     state = "published" if saved.published else "a draft, not yet visible to readers"
     messages.success(request, f"{verb} round {saved.number}: {saved}. It is {state}.")
