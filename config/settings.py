@@ -91,6 +91,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",
+    # Last, so that a cached page still gets the outer middleware's headers and 304s.
+    "negotiations.cache.ReaderCacheMiddleware",
 ]
 
 # Sign-in throttling (django-axes), on the site's sign-in page and the admin's: after
@@ -154,6 +156,15 @@ if os.environ.get("REDIS_URL"):
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# The reader cache (negotiations/cache.py): anonymous pages and API responses, kept this
+# many seconds at most and dropped on any write. Each process has its own memory cache,
+# so without REDIS_URL it is on only for DEBUG's single-process server: app servers
+# (or gunicorn workers) that share no cache could not see each other's invalidations.
+READER_CACHE_SECONDS = envint(
+    "READER_CACHE_SECONDS", 600 if os.environ.get("REDIS_URL") or DEBUG else 0
+)
+READER_CACHE_EXCLUDED = ("/admin/", "/accounts/", "/log/", "/healthz", "/static/")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

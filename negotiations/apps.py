@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class NegotiationsConfig(AppConfig):
     name = "negotiations"
     verbose_name = "Negotiations"
+
+    def ready(self) -> None:
+        from . import cache
+
+        cache.connect_signals()

@@ -13,11 +13,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, connections, models, router, transaction
 from django.utils import timezone
 
+from . import cache as reader_cache
 from .models import (
     SLUG_PATTERN,
     Delegation,
@@ -497,7 +499,9 @@ def import_negotiation(
     doc = read_document(data, replace=replace)
     try:
         with transaction.atomic():
-            return _Importer(doc, user=user, reason=reason).run(replace=replace)
+            result = _Importer(doc, user=user, reason=reason).run(replace=replace)
+            # Bulk writes send no signals: the readers' cached pages are dropped here.
+            reader_cache.invalidate()
     except IntegrityError:
         # Only a concurrent write can get here: the document was fully checked.
         raise InvalidDocument(
@@ -509,6 +513,23 @@ def import_negotiation(
                 )
             ]
         ) from None
+    _refresh_planner_statistics(sum(result.counts.values()))
+    return result
+
+
+ANALYZE_AFTER_ROWS = 10_000
+
+
+def _refresh_planner_statistics(rows: int) -> None:
+    """After a large import PostgreSQL's planner still takes the tables for as small as
+    they were, and scans a 10,000-round negotiation where it should walk an index, until
+    autovacuum catches up. ANALYZE now, as PostgreSQL's manual advises after bulk loads."""
+    connection = connections[router.db_for_write(Negotiation)]
+    if rows < ANALYZE_AFTER_ROWS or connection.vendor != "postgresql":
+        return
+    tables = [model._meta.db_table for model in apps.get_app_config("negotiations").get_models()]
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE " + ", ".join(connection.ops.quote_name(t) for t in tables))
 
 
 class _Importer:

@@ -1,5 +1,6 @@
 import pytest
 from django.contrib.auth.models import Group, User
+from django.core.cache import cache
 
 from negotiations.roles import ANALYSTS, EDITORS, setup_roles
 
@@ -7,6 +8,13 @@ from negotiations.roles import ANALYSTS, EDITORS, setup_roles
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Each test starts with an empty cache: the database is rolled back between tests,
+    which no signal reports, so pages cached by one test must not reach the next."""
+    cache.clear()
 
 
 @pytest.fixture

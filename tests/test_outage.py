@@ -303,6 +303,9 @@ class Server:
             DJANGO_SETTINGS_MODULE="config.settings",
             LOG_LEVEL="WARNING",
             PYTHONUNBUFFERED="1",
+            # The pages must reach the database: the reader cache would answer them from
+            # memory all through the outage (tests/test_reader_cache.py covers the cache).
+            READER_CACHE_SECONDS="0",
         )
 
     def manage(self, *args: str) -> None:

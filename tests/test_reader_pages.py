@@ -10,6 +10,7 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from negotiations import cache as reader_cache
 from negotiations.models import (
     Delegation,
     DelegationMember,
@@ -338,6 +339,7 @@ def grow(negotiation, count: int, *, issue, parties, people, source) -> None:
     StatementCitation.objects.bulk_create(
         StatementCitation(statement=st, source=source) for st in statements
     )
+    reader_cache.invalidate()  # bulk writes send no signals; the app's own ones say so
 
 
 @pytest.fixture
