@@ -161,7 +161,9 @@ def counts_by_negotiation() -> dict[int, dict[str, int]]:
     """`status_counts` for every negotiation at once, in one query (for the home page)."""
     latest = (
         counting_outcomes(None)
-        .filter(issue=OuterRef("pk"))
+        # The issue's negotiation, named, lets the database walk that negotiation's
+        # rounds newest first (round_timeline_idx) and stop at the first outcome.
+        .filter(issue=OuterRef("pk"), round__negotiation=OuterRef("negotiation"))
         .order_by(*latest_first())
         .values("status")[:1]
     )

@@ -49,14 +49,23 @@ LIST_PAGE = 20
 MOVES_PER_PAGE = 12
 
 
+def _count(rows):
+    """A correlated COUNT: joining both rounds and issues to count them would multiply
+    the rows (10,000 rounds x 12 issues) before counting."""
+    return Coalesce(
+        Subquery(rows.order_by().values("negotiation").annotate(n=Count("pk")).values("n")),
+        0,
+    )
+
+
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     published = Round.objects.published().filter(negotiation=OuterRef("pk"))
     latest = published.newest_first().exclude(status=Round.Status.SCHEDULED)
     negotiations = list(
         Negotiation.objects.annotate(
-            round_count=Count("rounds", filter=Q(rounds__published=True), distinct=True),
-            issue_count=Count("issues", distinct=True),
+            round_count=_count(published),
+            issue_count=_count(Issue.objects.filter(negotiation=OuterRef("pk"))),
             latest_round_title=Subquery(latest.values("title")[:1]),
             latest_round_number=Subquery(latest.values("number")[:1]),
             latest_round_date=Subquery(latest.values("start_date")[:1]),
@@ -215,9 +224,7 @@ def round_detail(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     for position in positions:
         positions_by_party[position.party].append(position)
 
-    others = _published_rounds(negotiation).exclude(pk=round_.pk)
-    previous = others.filter(status.earlier_than(round_, prefix="")).newest_first().first()
-    following = others.exclude(status.earlier_than(round_, prefix="")).chronological().first()
+    previous, following = _neighbours(round_)
     return render(
         request,
         "negotiations/round.html",
@@ -237,6 +244,26 @@ def round_detail(request: HttpRequest, slug: str, number: int) -> HttpResponse:
             "next": following,
         },
     )
+
+
+def _neighbours(round_: Round) -> tuple[Round | None, Round | None]:
+    """The published rounds just before and just after `round_`, in one query."""
+    others = _published_rounds(round_.negotiation).exclude(pk=round_.pk)
+    earlier = status.earlier_than(round_, prefix="")
+    before = others.filter(earlier).newest_first().values("pk")[:1]
+    after = others.exclude(earlier).chronological().values("pk")[:1]
+    previous = following = None
+    for neighbour in Round.objects.filter(Q(pk__in=before) | Q(pk__in=after)):
+        if _order(neighbour) < _order(round_):
+            previous = neighbour
+        else:
+            following = neighbour
+    return previous, following
+
+
+def _order(round_: Round) -> tuple:
+    """A round's place in `Round.objects.chronological()`: undated rounds last."""
+    return (round_.start_date is None, round_.start_date or date.min, round_.number)
 
 
 def _ended_by(rounds, as_of: date | None):
