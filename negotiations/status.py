@@ -209,19 +209,27 @@ class StanceTrail:
         return max(len(self.stances) - TRAIL_SHOWN, 0)
 
 
-def stance_trails(negotiation: Negotiation, *, as_of: date | None = None) -> list[StanceTrail]:
+TRAIL_ROUNDS = 100  # how far back the board draws each party's course
+
+
+def stance_trails(
+    negotiation: Negotiation, *, as_of: date | None = None, rounds: int = TRAIL_ROUNDS
+) -> list[StanceTrail]:
     """Every party's latest stance on every issue (published rounds, up to `as_of`), with
-    the stances that led there. One query, read as plain tuples."""
-    positions = Position.objects.filter(
-        round__negotiation=negotiation, round__published=True
-    ).order_by(*oldest_first(), "id")
+    the course that led there over the latest `rounds` rounds.
+
+    However long the negotiation, this reads the positions of those rounds only, plus,
+    for a party whose latest stance on an issue is older than that, its latest position
+    alone. At most three queries."""
+    published = Round.objects.filter(negotiation=negotiation, published=True)
     if as_of is not None:
-        positions = positions.alias(
-            ended_on=Coalesce("round__end_date", "round__start_date")
-        ).filter(ended_on__lte=as_of)
+        published = published.alias(ended_on=Coalesce("end_date", "start_date")).filter(
+            ended_on__lte=as_of
+        )
+    recent = published.newest_first().values("pk")[:rounds]
     trails: dict[tuple[int, int], StanceTrail] = {}
-    for party_id, issue_id, stance, pk, number in positions.values_list(
-        "party_id", "issue_id", "stance", "pk", "round__number"
+    for party_id, issue_id, stance, pk, number in _trail_rows(
+        Position.objects.filter(round__in=recent)
     ):
         trail = trails.get((party_id, issue_id))
         if trail is None:
@@ -230,4 +238,29 @@ def stance_trails(negotiation: Negotiation, *, as_of: date | None = None) -> lis
         if trail.stances[-1] != stance:
             trail.stances.append(stance)
         trail.position_id, trail.round_number = pk, number
+
+    # Parties that took no position on an issue in those rounds, but did before them.
+    pairs = set(
+        Position.objects.filter(issue__negotiation=negotiation)
+        .values_list("party_id", "issue_id")
+        .distinct()
+        .order_by()
+    )
+    older = Q()
+    for party_id, issue_id in pairs - trails.keys():
+        latest = (
+            Position.objects.filter(party=party_id, issue=issue_id, round__in=published)
+            .order_by(*latest_first(), "-id")
+            .values("pk")[:1]
+        )
+        older |= Q(pk__in=latest)
+    if older:
+        for party_id, issue_id, stance, pk, number in _trail_rows(Position.objects.filter(older)):
+            trails[party_id, issue_id] = StanceTrail(party_id, issue_id, [stance], pk, number)
     return list(trails.values())
+
+
+def _trail_rows(positions):
+    return positions.order_by(*oldest_first(), "id").values_list(
+        "party_id", "issue_id", "stance", "pk", "round__number"
+    )

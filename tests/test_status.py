@@ -4,10 +4,18 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
+from negotiations import status
 from negotiations.models import Negotiation, Outcome, Round
 from negotiations.status import issue_statuses, status_changes, status_counts
 
-from .factories import IssueFactory, NegotiationFactory, OutcomeFactory, RoundFactory
+from .factories import (
+    IssueFactory,
+    NegotiationFactory,
+    OutcomeFactory,
+    PartyFactory,
+    PositionFactory,
+    RoundFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -126,3 +134,30 @@ def test_demo_board_on_7_march_2022_shows_the_corridors_of_that_day():
     assert on_the_day["humanitarian-corridors"].outcome.round.number == 3
     assert on_the_day["humanitarian-corridors"].status == Outcome.Status.PARTIALLY_AGREED
     assert day_before["humanitarian-corridors"].status == Outcome.Status.AGREED
+
+
+def test_stance_trails_draw_the_latest_rounds_and_still_find_an_older_latest_stance(db):
+    """The course covers the latest rounds only; a party silent on an issue in them keeps
+    its latest stance from before, and a position in a draft counts for nothing."""
+    negotiation = NegotiationFactory()
+    issue, other = IssueFactory(negotiation=negotiation), IssueFactory(negotiation=negotiation)
+    north, south = PartyFactory(), PartyFactory()
+    rounds = [RoundFactory(negotiation=negotiation, number=n) for n in range(1, 8)]
+    PositionFactory(round=rounds[0], party=south, issue=other, stance="demand")
+    PositionFactory(round=rounds[1], party=south, issue=other, stance="reject")
+    for round_, stance in zip(
+        rounds[2:], ["demand", "offer", "offer", "accept", "reject"], strict=True
+    ):
+        PositionFactory(round=round_, party=north, issue=issue, stance=stance)
+    draft = RoundFactory(negotiation=negotiation, number=8, published=False)
+    PositionFactory(round=draft, party=south, issue=issue, stance="offer")
+
+    trails = {(t.party_id, t.issue_id): t for t in status.stance_trails(negotiation, rounds=3)}
+    assert set(trails) == {(north.pk, issue.pk), (south.pk, other.pk)}
+    assert trails[north.pk, issue.pk].stances == ["offer", "accept", "reject"]
+    older = trails[south.pk, other.pk]
+    assert (older.stances, older.round_number) == (["reject"], 2)
+
+    whole = {(t.party_id, t.issue_id): t for t in status.stance_trails(negotiation)}
+    assert whole[north.pk, issue.pk].stances == ["demand", "offer", "accept", "reject"]
+    assert whole[south.pk, other.pk].stances == ["demand", "reject"]

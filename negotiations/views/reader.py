@@ -319,6 +319,7 @@ def board(request: HttpRequest, slug: str) -> HttpResponse:
             "page": page,
             "changes": (status.status_changes(negotiation, compare, as_of) if compare else None),
             "stance_rows": stance_rows,
+            "trail_rounds": status.TRAIL_ROUNDS,
             "legend": Outcome.Status.choices,
             "stances": Position.Stance.choices,
         },
