@@ -10,9 +10,10 @@ second replacement is the one that matters: a reader who rendered the page betwe
 write and the commit saw the old data, and filed it under the token of the first.
 
 Only anonymous GETs and HEADs are served from the cache: a request carrying a session
-(a signed-in user) or a message bypasses it, and only a 200 that sets no cookie and does
-not forbid caching is stored. A page's CSP nonce is replaced with a fresh one on every
-hit, and its ETag is computed without the nonce so that conditional requests still match.
+(a signed-in user) or a message bypasses it, and only a 200 that sets no cookie, holds
+no CSRF token and does not forbid caching is stored. A page's CSP nonce is replaced with
+a fresh one on every hit, and its ETag is computed without the nonce so that conditional
+requests still match.
 """
 
 import hashlib
@@ -86,10 +87,13 @@ def _cacheable_request(request: HttpRequest) -> bool:
     )
 
 
-def _cacheable_response(response: HttpResponse) -> bool:
+def _cacheable_response(request: HttpRequest, response: HttpResponse) -> bool:
     cache_control = response.get("Cache-Control", "")
     return (
         response.status_code == 200
+        # A page holding a CSRF token holds this visitor's secret (its cookie is set
+        # further out, by the CSRF middleware, so `response.cookies` cannot tell).
+        and not request.META.get("CSRF_COOKIE_NEEDS_UPDATE")
         and not response.streaming
         and not response.cookies
         and not any(word in cache_control for word in ("private", "no-cache", "no-store"))
@@ -127,7 +131,7 @@ class ReaderCacheMiddleware:
             return self.replay(request, entry)
 
         response = self.get_response(request)
-        if _cacheable_response(response):
+        if _cacheable_response(request, response):
             self.store(request, response, key)
             response["X-Cache"] = "miss"
         return response

@@ -7,6 +7,8 @@ import re
 
 import pytest
 from django.db import transaction
+from django.http import HttpResponse
+from django.middleware.csrf import get_token
 from django.test import Client
 
 from negotiations import cache as reader_cache
@@ -233,3 +235,18 @@ def test_an_unreachable_cache_serves_the_page_uncached(talks, client, settings):
     response = client.get(TIMELINE)
     assert response.status_code == 200
     assert "Opening round" in response.content.decode()
+
+
+def test_a_cached_page_holds_no_csrf_token_and_a_page_that_does_is_not_stored(talks, client, rf):
+    page = client.get(TIMELINE)
+    assert "csrf" not in page.content.decode().lower()
+    assert "csrftoken" not in page.cookies
+
+    def view_with_a_form(request):
+        return HttpResponse(f"<form method=post>{get_token(request)}</form>")
+
+    middleware = reader_cache.ReaderCacheMiddleware(view_with_a_form)
+    first = middleware(rf.get("/negotiations/talks/form/"))
+    second = middleware(rf.get("/negotiations/talks/form/"))
+    assert "X-Cache" not in first and "X-Cache" not in second
+    assert first.content != second.content  # each visitor got a token of their own
