@@ -15,7 +15,7 @@ PYTHON := $(shell for p in python3 python3.13 python3.12 python; do \
 # Local use: debug on, a development key, the SQLite file unless DATABASE_URL says otherwise.
 LOCAL_ENV := DEBUG=$${DEBUG:-1}
 
-.PHONY: pg-server help install run test lint format bench clean
+.PHONY: pg-server redis-server help install run test lint format bench clean
 
 help:
 	@echo "make run    - set up (venv, install, migrate, demo data) and serve on http://$(HOST):$(PORT)"
@@ -58,7 +58,16 @@ pg-server:
 		else echo "The outage test needs PostgreSQL's server: sudo apt-get install postgresql"; exit 1; fi; \
 	fi
 
-install: $(VENV)/.installed node_modules/.installed $(CHROMIUM) pg-server
+# The shared cache test starts a throwaway Redis of its own: it needs redis-server.
+redis-server:
+	@if ! command -v redis-server >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ]; then \
+			DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+		else echo "The shared cache test needs Redis's server: sudo apt-get install redis-server"; exit 1; fi; \
+	fi
+
+install: $(VENV)/.installed node_modules/.installed $(CHROMIUM) pg-server redis-server
 
 run: $(VENV)/.installed
 	$(LOCAL_ENV) $(BIN)/python manage.py migrate --no-input
