@@ -1,0 +1,15 @@
+"""The test suite's settings: the project's own, plus a second database alias.
+
+``replica`` is Django's test mirror of ``default``: a second connection to the same test
+database, so that tests/test_replica.py can see which alias each query goes to. Only
+those tests install the replica router; everywhere else every query uses ``default``,
+as in a deployment without a replica.
+"""
+
+import copy
+
+from config.settings import *  # noqa: F403
+from config.settings import DATABASES
+
+DATABASES["replica"] = {**copy.deepcopy(DATABASES["default"]), "TEST": {"MIRROR": "default"}}
+DATABASE_ROUTERS = []
