@@ -12,4 +12,14 @@ from config.settings import *  # noqa: F403
 from config.settings import DATABASES
 
 DATABASES["replica"] = {**copy.deepcopy(DATABASES["default"]), "TEST": {"MIRROR": "default"}}
-DATABASE_ROUTERS = []
+
+
+class ReplicaNeverMigrated:
+    """Reads and writes go to ``default`` (no opinion here); the replica, like a real one,
+    is never migrated, so system checks (JSONField's, on SQLite) leave it alone too."""
+
+    def allow_migrate(self, db: str, app_label: str, **hints) -> bool:
+        return db != "replica"
+
+
+DATABASE_ROUTERS = [ReplicaNeverMigrated()]

@@ -208,7 +208,13 @@ def test_a_pin_belongs_to_its_own_request_only():
 
 def _settings_of(**env: str) -> dict:
     """config.settings as a fresh process sees it with `env`, after `check --deploy`."""
-    local = {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_REPLICA_URL"}
+    local = {
+        "DEBUG",
+        "SECRET_KEY",
+        "ALLOWED_HOSTS",
+        "DATABASE_REPLICA_URL",
+        "DJANGO_ALLOW_ASYNC_UNSAFE",
+    }
     clean = {k: v for k, v in os.environ.items() if k not in local}
     code = (
         "import json, django\n"
