@@ -16,9 +16,10 @@ Installed by ``config/settings.py`` only when ``DATABASE_REPLICA_URL`` is set. T
 * the replica gets its schema by replication, so migrations run on ``default`` only.
 
 Management commands have no request, so they read from the replica unless they wrap
-their work in ``primary()`` or a transaction: ``import_negotiation`` and ``import_all``
-check and write inside one transaction, ``export_all`` reads inside one; a plain
-``export_negotiation`` reads from the replica, which is what it is for.
+their work in ``primary()`` or a transaction: the imports write, and check again what
+they are about to overwrite, inside one transaction (a first check on the replica only
+finds problems sooner); ``export_all`` reads inside one; ``export_negotiation`` reads
+from the replica, which is what it is for.
 
 The pin is a ``ContextVar``, so it belongs to one request whether requests run in
 threads or as asyncio tasks.
