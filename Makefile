@@ -15,10 +15,14 @@ PYTHON := $(shell for p in python3 python3.13 python3.12 python; do \
 # Local use: debug on, a development key, the SQLite file unless DATABASE_URL says otherwise.
 LOCAL_ENV := DEBUG=$${DEBUG:-1}
 
-.PHONY: pg-server redis-server help install run test lint format bench clean
+# `make serve`: gunicorn workers (WORKERS=4 make serve), each a process of its own.
+WORKERS ?= 2
+
+.PHONY: pg-server redis-server help install run serve test lint format bench clean
 
 help:
 	@echo "make run    - set up (venv, install, migrate, demo data) and serve on http://$(HOST):$(PORT)"
+	@echo "make serve  - production-like: DEBUG off, migrate, collectstatic, gunicorn on $(HOST):$(PORT) (needs SECRET_KEY)"
 	@echo "make test   - run the whole test suite (SQLite, or PostgreSQL when DATABASE_URL is set)"
 	@echo "make lint   - ruff check and format check"
 	@echo "make bench  - import/export timings at 100 and 10,000 rounds (BENCH_ROUNDS=...)"
@@ -74,6 +78,23 @@ run: $(VENV)/.installed
 	$(LOCAL_ENV) $(BIN)/python manage.py setup_roles
 	$(LOCAL_ENV) $(BIN)/python manage.py load_demo
 	$(LOCAL_ENV) $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# Production-like serving: DEBUG off whatever the environment says, every other setting
+# from the environment. SECRET_KEY must be set (no throwaway key: several servers, or a
+# restart, must share one); ALLOWED_HOSTS defaults to this machine's loopback names, which
+# lets a local try-out through and turns away every other host. To try it on plain HTTP:
+#   SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))') \
+#   SECURE_SSL_REDIRECT=0 make serve
+serve: $(VENV)/.installed
+	@if [ -z "$$SECRET_KEY" ]; then \
+		echo "make serve needs SECRET_KEY (the same on every server). For a local try:"; \
+		echo "  SECRET_KEY=\$$(python3 -c 'import secrets; print(secrets.token_urlsafe(50))') SECURE_SSL_REDIRECT=0 make serve"; \
+		exit 1; fi
+	export DEBUG=0 ALLOWED_HOSTS="$${ALLOWED_HOSTS:-localhost,127.0.0.1,[::1]}" && \
+	$(BIN)/python manage.py migrate --no-input && \
+	$(BIN)/python manage.py collectstatic --no-input && \
+	exec $(BIN)/gunicorn config.wsgi --workers $(WORKERS) --bind $(HOST):$(PORT) \
+		--no-control-socket --access-logfile -
 
 test: install
 	@# CONN_MAX_AGE=0: the live server's request threads must not keep connections open

@@ -145,6 +145,19 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {
         "NAME": os.path.join(tempfile.gettempdir(), f"parley-test-{os.getpid()}.sqlite3")
     }
+# An optional read replica (PostgreSQL streaming replication, say): reader traffic reads
+# from it; writes, signed-in users and transactions use the primary (see
+# negotiations/routers.py). Under test it is a second connection to the test database.
+if replica_url := os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        replica_url, conn_max_age=envint("CONN_MAX_AGE", 60), conn_health_checks=True
+    )
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["negotiations.routers.ReplicaRouter"]
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+        "negotiations.routers.PrimaryPinningMiddleware",
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 if os.environ.get("REDIS_URL"):
