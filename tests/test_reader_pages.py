@@ -5,9 +5,12 @@ import datetime
 import html as htmllib
 import re
 from types import SimpleNamespace
+from unittest import mock
 
 import pytest
-from django.db import connection, transaction
+from django.core.exceptions import FieldFetchBlocked
+from django.db import connection, models, transaction
+from django.db.models import query as django_query
 from django.test.utils import CaptureQueriesContext
 
 from negotiations import cache as reader_cache
@@ -366,11 +369,15 @@ def busy():
 
 
 def assert_same_query_count(client, django_assert_num_queries, busy, url: str, data=None):
-    with CaptureQueriesContext(connection) as five:
-        assert client.get(url, data).status_code == 200
-    busy.grow(45)
-    with django_assert_num_queries(len(five)):
-        assert client.get(url, data).status_code == 200
+    """The page's queries do not grow with its rounds, and none of them is a lazy fetch:
+    under Django 6.1's FETCH_RAISE mode any field or relation a view forgot to load
+    raises instead of quietly costing a query per row."""
+    with mock.patch.object(django_query, "DEFAULT_FETCH_MODE", models.FETCH_RAISE):
+        with CaptureQueriesContext(connection) as five:
+            assert client.get(url, data).status_code == 200
+        busy.grow(45)
+        with django_assert_num_queries(len(five)):
+            assert client.get(url, data).status_code == 200
 
 
 # --- Home --------------------------------------------------------------------------------
@@ -1242,3 +1249,10 @@ def test_a_round_or_issue_of_one_negotiation_is_not_found_under_another(client, 
     other = NegotiationFactory(slug="other-talks")
     assert client.get(round_url(1, other.slug)).status_code == 404
     assert client.get(issue_url("neutrality", other.slug)).status_code == 404
+
+
+def test_the_fetch_mode_used_by_the_query_count_tests_does_block_a_lazy_fetch(talks):
+    with mock.patch.object(django_query, "DEFAULT_FETCH_MODE", models.FETCH_RAISE):
+        round_ = Round.objects.first()
+        with pytest.raises(FieldFetchBlocked):
+            round_.negotiation  # noqa: B018
