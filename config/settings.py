@@ -177,6 +177,9 @@ else:
 READER_CACHE_SECONDS = envint(
     "READER_CACHE_SECONDS", 600 if os.environ.get("REDIS_URL") or DEBUG else 0
 )
+# With a read replica: how long after a write the pages cached next are rendered from
+# the primary (longer than the replica's worst lag).
+REPLICA_LAG_SECONDS = envint("REPLICA_LAG_SECONDS", 10)
 READER_CACHE_EXCLUDED = ("/admin/", "/accounts/", "/log/", "/healthz", "/static/")
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -5,6 +5,9 @@ itself. A write to any of Parley's tables (a save, a delete, an import) replaces
 token, so every page cached before it is unreachable at once, on every app server
 sharing the cache (Redis when REDIS_URL is set), and ages out of the cache on its own.
 
+With a read replica, pages rendered in the first REPLICA_LAG_SECONDS after a write read
+from the primary, so that the replica's lag cannot put a stale page in the cache.
+
 The token is replaced twice: at the write, and again when its transaction commits. The
 second replacement is the one that matters: a reader who rendered the page between the
 write and the commit saw the old data, and filed it under the token of the first.
@@ -19,6 +22,7 @@ requests still match.
 import hashlib
 import logging
 import secrets
+import time
 
 from django.apps import apps
 from django.conf import settings
@@ -27,6 +31,8 @@ from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csp import get_nonce
+
+from .routers import primary
 
 log = logging.getLogger(__name__)
 
@@ -40,14 +46,27 @@ VARYING = ("HX-Request", "HX-Boosted", "HX-History-Restore-Request")
 def generation() -> str:
     token = cache.get(GENERATION_KEY)
     if token is None:
-        cache.add(GENERATION_KEY, secrets.token_hex(8), timeout=None)
+        cache.add(GENERATION_KEY, _new_token(), timeout=None)
         token = cache.get(GENERATION_KEY)
     return token
 
 
+def _new_token() -> str:
+    """Unique, and saying when it was made: `<unix time>-<random>`."""
+    return f"{time.time():.3f}-{secrets.token_hex(6)}"
+
+
+def _younger_than(token: str, seconds: float) -> bool:
+    made, _, _ = token.partition("-")
+    try:
+        return time.time() - float(made) < seconds
+    except ValueError:
+        return False
+
+
 def _replace_generation() -> None:
     try:
-        cache.set(GENERATION_KEY, secrets.token_hex(8), timeout=None)
+        cache.set(GENERATION_KEY, _new_token(), timeout=None)
     except Exception:  # the cache being down must not fail a write
         log.exception("The reader cache could not be invalidated")
 
@@ -122,7 +141,8 @@ class ReaderCacheMiddleware:
         if not _cacheable_request(request):
             return self.get_response(request)
         try:
-            key = _key(request, generation())
+            token = generation()
+            key = _key(request, token)
             entry = cache.get(key)
         except Exception:
             log.exception("The reader cache is unreachable; serving uncached")
@@ -130,7 +150,13 @@ class ReaderCacheMiddleware:
         if entry is not None:
             return self.replay(request, entry)
 
-        response = self.get_response(request)
+        if _younger_than(token, settings.REPLICA_LAG_SECONDS):
+            # Just after a write a read replica may not have it yet: a page rendered
+            # from there would be stored, stale, under the new generation.
+            with primary():
+                response = self.get_response(request)
+        else:
+            response = self.get_response(request)
         if _cacheable_response(request, response):
             self.store(request, response, key)
             response["X-Cache"] = "miss"

@@ -20,6 +20,7 @@ from django.db import connections, router, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from negotiations import cache as reader_cache
 from negotiations.models import Negotiation, Round
 from negotiations.routers import ReplicaRouter, primary
 
@@ -43,6 +44,8 @@ def routed(settings):
     # A page served from a cache runs no query at all; these tests want to see the queries.
     for alias in django_settings.CACHES:
         caches[alias].clear()
+    # And no page is rendered from the primary for having come just after a write.
+    settings.REPLICA_LAG_SECONDS = 0
 
 
 @contextmanager
@@ -267,3 +270,21 @@ def test_without_a_replica_url_there_is_one_database_and_no_router():
     assert plain["databases"]["default"]["CONN_HEALTH_CHECKS"] is True
     assert plain["routers"] == []
     assert PINNING not in plain["middleware"]
+
+
+@both_databases
+def test_just_after_a_write_the_page_cached_next_is_rendered_from_the_primary(
+    routed, talks, settings
+):
+    """A replica that lags would give the reader cache a stale page to keep."""
+    settings.REPLICA_LAG_SECONDS = 60
+    reader_cache.invalidate()
+    with queries() as seen:
+        response = Client().get("/negotiations/talks/")
+    assert response["X-Cache"] == "miss"
+    assert sql(seen["default"]) and not sql(seen["replica"])
+
+    settings.REPLICA_LAG_SECONDS = 0
+    with queries() as seen:
+        assert Client().get("/negotiations/talks/issues/")["X-Cache"] == "miss"
+    assert sql(seen["replica"]) and not sql(seen["default"])
