@@ -191,7 +191,10 @@ class RoundQuerySet(models.QuerySet):
             Prefetch("hosts", queryset=Party.objects.order_by("roundhost__id")),
             Prefetch(
                 "outcomes",
-                queryset=Outcome.objects.select_related("issue").order_by("issue__order"),
+                # The issue's title alone: no Issue object per outcome.
+                queryset=Outcome.objects.annotate(issue_title=F("issue__title")).order_by(
+                    "issue__order", "issue_id"
+                ),
             ),
             Prefetch(
                 "delegations",
