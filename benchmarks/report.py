@@ -53,6 +53,11 @@ def machine(report: Report, facts: dict) -> None:
         f"Machine: {facts['cpu']}, {facts['cores']} cores, {facts['ram_gb']:.0f} GB RAM; "
         f"{facts['database']}; Python {facts['python']}; Django {facts['django']}.",
     )
+    if facts["database"].startswith("PostgreSQL"):
+        report.add(
+            "The planner's statistics are gathered (ANALYZE) once the data is loaded, "
+            "as autovacuum would."
+        )
 
 
 def pages(report: Report, results: dict[str, list[Timing]], sizes: list[int], many: int) -> None:
@@ -81,10 +86,24 @@ def pages(report: Report, results: dict[str, list[Timing]], sizes: list[int], ma
             f"| {label} | {a.median:.1f} | {a.p95:.1f} | {a.queries} | {b.median:.1f} "
             f"| {b.p95:.1f} | {b.queries} | {ratio:.2f} | {' · '.join(checks)} |"
         )
+    fewer = [
+        f"{name} ({', '.join(str(t.samples) for t in timings)})"
+        for name, timings in results.items()
+        if any(t.samples < REPEAT for t in timings)
+    ]
     report.add(
         "",
         f"¹ The same page in both columns, with all {many + 2} negotiations loaded "
         f"(the two above and {many} small ones).",
+    )
+    if fewer:
+        report.add(
+            "",
+            f"Timed fewer than {REPEAT} times, being slow (requests at each size): "
+            + "; ".join(fewer)
+            + ".",
+        )
+    report.add(
         "",
         f"Targets: the same query count at {small} and {large} rounds, at most {MAX_QUERIES}; "
         f"the median at {large} within {MAX_RATIO}× the median at {small}; timeline, round "

@@ -82,6 +82,7 @@ def main() -> None:
             imported.append(data.bench_import(rounds))
         log(f"importing {MANY} negotiations of {MANY_ROUNDS} rounds")
         many = data.import_many(MANY, MANY_ROUNDS)
+        data.analyze()
         assert Negotiation.objects.count() == MANY + 2
         large = Negotiation.objects.get(slug=imported[-1]["slug"])
 
