@@ -25,7 +25,7 @@ help:
 	@echo "make serve  - production-like: DEBUG off, migrate, collectstatic, gunicorn on $(HOST):$(PORT) (needs SECRET_KEY)"
 	@echo "make test   - run the whole test suite (SQLite, or PostgreSQL when DATABASE_URL is set)"
 	@echo "make lint   - ruff check and format check"
-	@echo "make bench  - import/export timings at 100 and 10,000 rounds (BENCH_ROUNDS=...)"
+	@echo "make bench  - page, import, HTTP and browser figures at 100 and 10,000 rounds, against their targets"
 	@echo "make format - apply ruff's fixes and formatting"
 
 $(BIN)/python:
@@ -100,8 +100,9 @@ test: install
 	@# CONN_MAX_AGE=0: the live server's request threads must not keep connections open
 	$(LOCAL_ENV) CONN_MAX_AGE=0 CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The report alone on stdout (progress on stderr), also written to benchmarks/latest.md.
 bench: $(VENV)/.installed
-	$(LOCAL_ENV) $(BIN)/python benchmarks/run.py
+	@$(LOCAL_ENV) $(BIN)/python benchmarks/run.py
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

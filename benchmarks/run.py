@@ -1,86 +1,118 @@
-"""`make bench`: Parley's figures at scale, printed as a markdown table.
+"""`make bench`: Parley's figures at scale, as a markdown report with a mark per target.
 
 Runs in a throwaway database (Django's test database: `test_<name>` on PostgreSQL when
-DATABASE_URL points there, a temporary SQLite file otherwise), so it never touches real data.
+DATABASE_URL points there, a temporary SQLite file otherwise), so it never touches real
+data. It imports synthetic negotiations of 100 and 10,000 rounds and 200 of 20 rounds,
+times the reader pages in process, serves them with gunicorn to time them over HTTP and,
+where Chromium is installed, loads the 10,000-round timeline in it. The report is printed
+and written to benchmarks/latest.md; progress goes to stderr. The exit status is 0 even
+when a target is missed: the report says which.
+
+Settings: BENCH_ROUNDS (two sizes, default 100,10000), BENCH_REPEAT (timed requests per
+page, 30), BENCH_SECONDS and BENCH_CONCURRENCY (HTTP load, 5 s and 4 clients),
+BENCH_BROWSER_RUNS (5).
 """
 
-import json
 import os
 import platform
-import statistics
+import sqlite3
 import sys
-import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[0] = str(ROOT)  # the project, not benchmarks/, so nothing here shadows a module
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
-import django
+import django  # noqa: E402
 
 django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import setup_databases, teardown_databases  # noqa: E402
+from django.urls import reverse  # noqa: E402
 
-from benchmarks.synthetic import generate_document  # noqa: E402
-from negotiations.interchange import export_negotiation, import_negotiation  # noqa: E402
+from benchmarks import browser, data, pages, report, serve  # noqa: E402
 from negotiations.models import Negotiation  # noqa: E402
 
-
-def timed(function, *args, **kwargs):
-    start = time.perf_counter()
-    result = function(*args, **kwargs)
-    return result, time.perf_counter() - start
+MANY = 200  # small negotiations, on the home page and in search
+MANY_ROUNDS = 20
+OUTPUT = ROOT / "benchmarks" / "latest.md"
 
 
-def bench_import(rounds: int) -> dict:
-    text = json.dumps(
-        generate_document(slug=f"bench-{rounds}", rounds=rounds), indent=2, ensure_ascii=False
+def log(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+def machine() -> dict:
+    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    cpu = next(
+        (line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if "model name" in line),
+        platform.processor() or platform.machine(),
     )
-    text += "\n"
-    result, imported = timed(import_negotiation, text)
-    exported_text, exported = timed(export_negotiation, result.negotiation)
-    _, replaced = timed(import_negotiation, exported_text, replace=True)
-    rows = sum(result.counts.values())
+    meminfo = Path("/proc/meminfo").read_text() if Path("/proc/meminfo").exists() else ""
+    ram_kb = next((int(line.split()[1]) for line in meminfo.splitlines() if "MemTotal" in line), 0)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW server_version")
+            database = f"PostgreSQL {cursor.fetchone()[0].split()[0]}"
+    else:
+        database = f"SQLite {sqlite3.sqlite_version}"
     return {
-        "rounds": rounds,
-        "rows": rows,
-        "import": imported,
-        "export": exported,
-        "replace": replaced,
-        "identical": exported_text == text,
-        "megabytes": len(text.encode()) / 1e6,
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "ram_gb": ram_kb / 1024**2,
+        "database": database,
+        "python": platform.python_version(),
+        "django": django.get_version(),
     }
 
 
 def main() -> None:
-    settings.DEBUG = False  # no query log: it would grow without bound
+    settings.DEBUG = False  # no query log (it would grow without bound), production errors
     sizes = [int(n) for n in os.environ.get("BENCH_ROUNDS", "100,10000").split(",")]
+    if len(sizes) != 2:
+        raise SystemExit("BENCH_ROUNDS takes two sizes, e.g. 100,10000")
     old_config = setup_databases(verbosity=0, interactive=False)
     try:
-        results = [bench_import(n) for n in sizes]
-        assert Negotiation.objects.count() == len(sizes)
+        facts = machine()
+        imported = []
+        for rounds in sizes:
+            log(f"importing, exporting and replacing {rounds:,} rounds")
+            imported.append(data.bench_import(rounds))
+        log(f"importing {MANY} negotiations of {MANY_ROUNDS} rounds")
+        many = data.import_many(MANY, MANY_ROUNDS)
+        data.analyze()
+        assert Negotiation.objects.count() == MANY + 2
+        large = Negotiation.objects.get(slug=imported[-1]["slug"])
+
+        log("timing the reader pages in process")
+        timings = pages.measure([Negotiation.objects.get(slug=r["slug"]) for r in imported])
+
+        log("serving with gunicorn")
+        paths = {
+            "healthz": reverse("healthz"),
+            "timeline": reverse("negotiation", args=[large.slug]),
+            "board": reverse("board", args=[large.slug]),
+        }
+        with serve.gunicorn() as server:
+            log("load over HTTP")
+            rates = serve.measure(server, paths)
+            log("loading the timeline in Chromium")
+            seen = browser.measure(server.url(paths["timeline"]))
+            rss = serve.worker_rss(server.pid)
     finally:
         teardown_databases(old_config, verbosity=0)
 
-    vendor = connection.vendor
-    print(
-        f"\n### Import and export ({vendor}, {platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()})\n"
-    )
-    print(
-        "| rounds | file (MB) | rows written (+ as many history rows) | import (s) "
-        "| export (s) | replace (s) | export → import → export identical |"
-    )
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | :---: |")
-    for r in results:
-        print(
-            f"| {r['rounds']:,} | {r['megabytes']:.1f} | {r['rows']:,} | {r['import']:.2f} "
-            f"| {r['export']:.2f} | {r['replace']:.2f} | {'yes' if r['identical'] else 'NO'} |"
-        )
-    per_round = statistics.mean(r["import"] / r["rounds"] for r in results) * 1000
-    print(f"\nMean import cost: {per_round:.2f} ms per round.")
+    out = report.Report()
+    report.machine(out, facts)
+    report.pages(out, timings, sizes, MANY)
+    report.imports(out, imported, many)
+    report.http(out, rates, paths, rss)
+    report.browser(out, seen, f"the timeline at {sizes[-1]:,} rounds")
+    text = out.text()
+    print(text)
+    OUTPUT.write_text(text)
 
 
 if __name__ == "__main__":
