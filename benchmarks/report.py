@@ -137,11 +137,19 @@ def imports(report: Report, results: list[dict], many: dict) -> None:
     )
 
 
-def http(report: Report, results: dict[str, float], paths: dict[str, str], rss: list[float]):
+def http(
+    report: Report,
+    results: dict[str, float],
+    paths: dict[str, str],
+    rss: list[float],
+    *,
+    cached: bool,
+):
+    cache = "reader cache in Redis" if cached else "no Redis, so no reader cache"
     report.add(
         "",
         f"### Over HTTP (gunicorn, {WORKERS} sync workers, DEBUG=0; {CONCURRENCY} clients "
-        f"on loopback for {SECONDS:g} s each; page cache as configured)",
+        f"on loopback for {SECONDS:g} s each; anonymous; {cache})",
         "",
         "| page | path | requests/s | % of /healthz | target |",
         "| --- | --- | ---: | ---: | --- |",

@@ -95,7 +95,7 @@ def main() -> None:
             "timeline": reverse("negotiation", args=[large.slug]),
             "board": reverse("board", args=[large.slug]),
         }
-        with serve.gunicorn() as server:
+        with serve.redis() as redis_url, serve.gunicorn(redis_url) as server:
             log("load over HTTP")
             rates = serve.measure(server, paths)
             log("loading the timeline in Chromium")
@@ -108,7 +108,7 @@ def main() -> None:
     report.machine(out, facts)
     report.pages(out, timings, sizes, MANY)
     report.imports(out, imported, many)
-    report.http(out, rates, paths, rss)
+    report.http(out, rates, paths, rss, cached=redis_url is not None)
     report.browser(out, seen, f"the timeline at {sizes[-1]:,} rounds")
     text = out.text()
     print(text)

@@ -7,6 +7,7 @@ throwaway database, a bounded load generator, and the workers' memory afterwards
 import contextlib
 import http.client
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -62,10 +63,41 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def gunicorn():
+def redis():
+    """The Redis the servers share for the reader cache, as production has: REDIS_URL's,
+    or else a throwaway redis-server on a free port (None when there is neither)."""
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    binary = shutil.which("redis-server")
+    if binary is None:
+        yield None
+        return
+    port = free_port()
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port)):
+                break
+            time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def gunicorn(redis_url: str | None = None):
     """Collect the static files (manifest storage needs them under DEBUG=0), start
     gunicorn, wait for /healthz, and stop it cleanly afterwards."""
     env = server_environment()
+    if redis_url:
+        env["REDIS_URL"] = redis_url
     subprocess.run(
         [BIN / "python", "manage.py", "collectstatic", "--no-input", "--verbosity", "0"],
         cwd=ROOT,
