@@ -55,7 +55,7 @@ def machine(report: Report, facts: dict) -> None:
     )
     if facts["database"].startswith("PostgreSQL"):
         report.add(
-            "The planner's statistics are gathered (ANALYZE) once the data is loaded, "
+            "Once the data is loaded it is vacuumed and analysed (VACUUM ANALYZE), "
             "as autovacuum would."
         )
 
