@@ -51,6 +51,37 @@ def counting_outcomes(negotiation: Negotiation | None, *, as_of: date | None = N
     return outcomes
 
 
+def latest_round_taking_up(
+    negotiation, issue, *, as_of: date | None = None, before: Round | None = None, drafts=False
+):
+    """A subquery: the id of the latest held round (published, unless `drafts`) of
+    `negotiation` that recorded an outcome on `issue`, ended by `as_of`, before `before`.
+    `negotiation` and `issue` are values, or OuterRefs seen from this subquery.
+
+    It walks the negotiation's rounds newest first (round_timeline_idx) and stops at the
+    first with such an outcome: a few index probes for an issue taken up often, where
+    starting from the issue's outcomes would read all of them (thousands) to sort them."""
+    rounds = Round.objects.filter(negotiation=negotiation, status=Round.Status.HELD)
+    if not drafts:
+        rounds = rounds.filter(published=True)
+    if as_of is not None:
+        rounds = rounds.alias(ended_on=Coalesce("end_date", "start_date")).filter(
+            ended_on__lte=as_of
+        )
+    if before is not None:
+        rounds = rounds.filter(earlier_than(before, prefix=""))
+    inner = OuterRef(issue) if isinstance(issue, OuterRef) else issue
+    recorded = Outcome.objects.filter(round=OuterRef("pk"), issue=inner).values("pk")[:1]
+    # A scalar subquery, not EXISTS: PostgreSQL turns an EXISTS into a join and, not
+    # knowing which issue, guesses it has a few dozen outcomes and starts from those.
+    return (
+        rounds.alias(recorded=Subquery(recorded))
+        .filter(recorded__isnull=False)
+        .newest_first()
+        .values("pk")[:1]
+    )
+
+
 def earlier_than(round_: Round, prefix: str = "round__") -> Q:
     """Rounds that come before `round_` in the spec's order: start date (undated last),
     then number."""
@@ -77,12 +108,11 @@ def latest_first(prefix: str = "round__") -> list:
 def with_previous_status(outcomes, round_: Round):
     """Annotate a round's outcomes with their issue's status before that round
     (`previous_status`, None where no earlier held round had taken the issue up)."""
-    earlier = (
-        counting_outcomes(round_.negotiation)
-        .filter(earlier_than(round_), issue=OuterRef("issue"))
-        .order_by(*latest_first())
+    earlier = latest_round_taking_up(
+        round_.negotiation_id, OuterRef(OuterRef("issue")), before=round_
     )
-    return outcomes.annotate(previous_status=Subquery(earlier.values("status")[:1]))
+    previous = Outcome.objects.filter(issue=OuterRef("issue"), round=Subquery(earlier))
+    return outcomes.annotate(previous_status=Subquery(previous.values("status")[:1]))
 
 
 def with_previous_stance(positions, round_: Round):
@@ -120,20 +150,21 @@ def issue_statuses(
 ) -> list[IssueStatus]:
     """Every issue of the negotiation, in agenda order, with the outcome that sets its
     status. Two queries, however many rounds there are."""
-    latest = (
-        counting_outcomes(negotiation, as_of=as_of, drafts=drafts)
-        .filter(issue=OuterRef("pk"))
-        .order_by(*latest_first())
-        .values("pk")[:1]
-    )
+    latest = latest_round_taking_up(negotiation, OuterRef("pk"), as_of=as_of, drafts=drafts)
     issues = list(
         Issue.objects.filter(negotiation=negotiation)
-        .annotate(latest_outcome=Subquery(latest))
+        .annotate(latest_round=Subquery(latest))
         .order_by("order", "id")
     )
-    outcome_ids = [issue.latest_outcome for issue in issues if issue.latest_outcome]
-    outcomes = Outcome.objects.select_related("round").in_bulk(outcome_ids)
-    return [IssueStatus(issue, outcomes.get(issue.latest_outcome)) for issue in issues]
+    taken_up = {issue.pk: issue.latest_round for issue in issues if issue.latest_round}
+    outcomes = {
+        outcome.issue_id: outcome
+        for outcome in Outcome.objects.select_related("round").filter(
+            round__in=set(taken_up.values()), issue__in=taken_up.keys()
+        )
+        if taken_up[outcome.issue_id] == outcome.round_id
+    }
+    return [IssueStatus(issue, outcomes.get(issue.pk)) for issue in issues]
 
 
 def status_changes(
@@ -159,21 +190,15 @@ def status_counts(statuses: list[IssueStatus]) -> dict[str, int]:
 
 def counts_by_negotiation() -> dict[int, dict[str, int]]:
     """`status_counts` for every negotiation at once, in one query (for the home page)."""
-    latest = (
-        counting_outcomes(None)
-        # The issue's negotiation, named, lets the database walk that negotiation's
-        # rounds newest first (round_timeline_idx) and stop at the first outcome.
-        .filter(issue=OuterRef("pk"), round__negotiation=OuterRef("negotiation"))
-        .order_by(*latest_first())
-        .values("status")[:1]
-    )
+    latest = latest_round_taking_up(OuterRef(OuterRef("negotiation_id")), OuterRef(OuterRef("pk")))
+    status = Outcome.objects.filter(issue=OuterRef("pk"), round=Subquery(latest))
     counts: dict[int, dict[str, int]] = {}
-    for negotiation_id, status in Issue.objects.annotate(status=Subquery(latest)).values_list(
-        "negotiation_id", "status"
-    ):
+    for negotiation_id, state in Issue.objects.annotate(
+        status=Subquery(status.values("status")[:1])
+    ).values_list("negotiation_id", "status"):
         tally = counts.setdefault(negotiation_id, {"agreed": 0, "open": 0})
-        tally["agreed"] += status in SETTLED
-        tally["open"] += status not in CLOSED
+        tally["agreed"] += state in SETTLED
+        tally["open"] += state not in CLOSED
     return counts
 
 
