@@ -76,11 +76,20 @@ KINDS = [
 BY_SLUG = {kind.slug: kind for kind in KINDS}
 
 
+# However many items match, a search reads a bounded number of them: it counts up to
+# COUNT_CAP ("1000+" beyond), and ranks the RANK_WINDOW most recently logged matches,
+# then lists any further ones newest first. A word found in 10,000 rounds then costs
+# what a word found in 200 does.
+COUNT_CAP = 1000
+RANK_WINDOW = 200
+
+
 @dataclass
 class Group:
     kind: Kind
     results: list
     count: int
+    capped: bool = False  # more than `count` match
 
 
 def _readable(kind: Kind, negotiation) -> QuerySet:
@@ -162,15 +171,26 @@ def _plain(kind: Kind, items: QuerySet, query: str) -> QuerySet:
     return items.order_by(F("round__start_date").desc(nulls_last=True), "-round__number", "-id")
 
 
-def _ranked(kind: Kind, items: QuerySet, query: str) -> QuerySet:
+def _matching(kind: Kind, items: QuerySet, query: str) -> QuerySet:
     search = SearchQuery(query, search_type="websearch", config=CONFIG)
-    items = (
-        items.annotate(document=vector(kind.model))
-        .filter(document=search)
-        .annotate(rank=SearchRank(F("document"), search))
-    )
+    return items.annotate(document=vector(kind.model)).filter(document=search)
+
+
+def _ranked(kind: Kind, items: QuerySet, query: str, *, offset: int, limit: int) -> QuerySet:
+    """The best of the RANK_WINDOW most recent matches first; past them, newest first."""
+    search = SearchQuery(query, search_type="websearch", config=CONFIG)
+    matches = _matching(kind, items, query)
+    if offset + limit > RANK_WINDOW:
+        shown = matches.order_by("-pk")
+    else:
+        recent = matches.order_by("-pk").values("pk")[:RANK_WINDOW]
+        shown = (
+            items.filter(pk__in=recent)
+            .annotate(rank=SearchRank(vector(kind.model), search))
+            .order_by("-rank", "-pk")
+        )
     if kind.snippet_field:
-        items = items.annotate(
+        shown = shown.annotate(
             snippet=SearchHeadline(
                 kind.snippet_field,
                 search,
@@ -180,7 +200,7 @@ def _ranked(kind: Kind, items: QuerySet, query: str) -> QuerySet:
                 highlight_all=True,  # the whole text, cut to size by highlight()
             )
         )
-    return items.order_by("-rank", "-pk")
+    return shown
 
 
 SNIPPET = 300  # characters of context around the first match
@@ -214,17 +234,18 @@ def run(
     for each in [BY_SLUG[kind]] if kind in BY_SLUG else KINDS:
         items = _readable(each, negotiation)
         if each.model in (Person, Party):
-            items = items.filter(_names(query)).order_by("name")
+            matches = shown = items.filter(_names(query)).order_by("name")
         elif full_text:
-            items = _ranked(each, items, query)
+            matches = _matching(each, items, query)
+            shown = _ranked(each, items, query, offset=offset, limit=limit)
         else:
-            items = _plain(each, items, query)
-        count = items.count()
+            matches = shown = _plain(each, items, query)
+        count = matches.order_by()[: COUNT_CAP + 1].count()
         if not count:
             continue
-        results = list(items[offset : offset + limit])
+        results = list(shown[offset : offset + limit])
         for item in results:
             if getattr(item, "snippet", None):
                 item.highlighted = highlight(item.snippet)
-        groups.append(Group(each, results, count))
+        groups.append(Group(each, results, min(count, COUNT_CAP), capped=count > COUNT_CAP))
     return groups
