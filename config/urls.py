@@ -3,7 +3,8 @@ from django.contrib.auth import views as auth
 from django.urls import include, path
 
 from negotiations.api import api
-from negotiations.forms.accounts import AdminSignInForm, SignInForm
+from negotiations.forms.accounts import AdminSignInForm
+from negotiations.views.accounts import SignInView
 
 admin.site.site_header = "Parley administration"
 admin.site.site_title = "Parley admin"
@@ -13,7 +14,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path(
         "accounts/login/",
-        auth.LoginView.as_view(authentication_form=SignInForm, redirect_authenticated_user=True),
+        SignInView.as_view(),
         name="login",
     ),
     path("accounts/logout/", auth.LogoutView.as_view(), name="logout"),

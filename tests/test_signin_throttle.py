@@ -78,3 +78,25 @@ def test_a_username_longer_than_any_account_is_a_form_error_and_records_no_attem
     assert response.status_code == 200
     assert "at most 150 characters" in response.content.decode()
     assert not AccessAttempt.objects.exists()
+
+
+@pytest.mark.parametrize("next_", ["anna", "log/", "https://elsewhere.example/", "//evil"])
+def test_after_sign_in_a_next_that_is_not_a_path_here_leads_to_the_default_page(
+    client, anna, next_
+):
+    response = client.post(
+        "/accounts/login/",
+        {"username": "anna", "password": "right-password-1922", "next": next_},
+        REMOTE_ADDR=HOME,
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+
+
+def test_after_sign_in_a_path_here_is_followed(client, anna):
+    response = client.post(
+        "/accounts/login/",
+        {"username": "anna", "password": "right-password-1922", "next": "/log/"},
+        REMOTE_ADDR=HOME,
+    )
+    assert response["Location"] == "/log/"
