@@ -698,12 +698,18 @@ class _Importer:
         positions, position_citations, answers = [], [], []
         statements, statement_citations = [], []
         for round_, item in zip(rounds, self.doc["rounds"], strict=True):
-            hosts += [RoundHost(round=round_, party=parties[slug]) for slug in item["hosts"]]
+            # Bulk inserts skip InRound.save: the round's negotiation and state are set here.
+            in_round = {
+                "round": round_,
+                "negotiation_id": round_.negotiation_id,
+                "published": round_.published,
+            }
+            hosts += [RoundHost(**in_round, party=parties[slug]) for slug in item["hosts"]]
             round_citations += [
                 RoundCitation(round=round_, source=sources[key]) for key in item["sources"]
             ]
             for data in item["delegations"]:
-                delegation = Delegation(round=round_, party=parties[data["party"]])
+                delegation = Delegation(**in_round, party=parties[data["party"]])
                 delegations.append(delegation)
                 members += [
                     DelegationMember(

@@ -282,17 +282,71 @@ class Round(models.Model):
         # older one can be recognised as a conflict (see views/analyst.py).
         if not self._state.adding:
             self.version += 1
+        saved = getattr(self, "_saved", None)
         super().save(*args, **kwargs)
+        if saved is not None and saved != (self.negotiation_id, self.published):
+            # Its hosts and delegations carry both (see InRound).
+            for model in (RoundHost, Delegation):
+                model.objects.filter(round=self).update(
+                    negotiation=self.negotiation_id, published=self.published
+                )
+        self._saved = (self.negotiation_id, self.published)
 
     def get_absolute_url(self) -> str:
         return reverse("round", args=[self.negotiation.slug, self.number])
+
+    @classmethod
+    def from_db(cls, db, field_names, values, **kwargs):
+        round_ = super().from_db(db, field_names, values, **kwargs)
+        if "negotiation_id" in round_.__dict__ and "published" in round_.__dict__:
+            round_._saved = (round_.negotiation_id, round_.published)
+        return round_
 
     @property
     def ended_on(self):
         return self.end_date or self.start_date
 
 
-class RoundHost(models.Model):
+class InRoundQuerySet(models.QuerySet):
+    def bulk_create(self, objs, *args, **kwargs):
+        """Fill in each row's negotiation and state from its round where the caller did
+        not (`round.hosts.add()` bulk-creates its rows, and skips `save`)."""
+        objs = list(objs)
+        missing = {obj.round_id for obj in objs if obj.negotiation_id is None}
+        if missing:
+            rounds = Round.objects.filter(pk__in=missing).values_list(
+                "pk", "negotiation_id", "published"
+            )
+            state = {pk: (negotiation, published) for pk, negotiation, published in rounds}
+            for obj in objs:
+                if obj.negotiation_id is None:
+                    obj.negotiation_id, obj.published = state[obj.round_id]
+        return super().bulk_create(objs, *args, **kwargs)
+
+
+class InRound(models.Model):
+    """A row of one round that also carries the round's negotiation and whether it is
+    published, kept equal to them by `save` and by `Round.save`. The parties taking part
+    in a negotiation's published rounds are then read from one index, with no join to
+    10,000 rounds to check each row's."""
+
+    negotiation = models.ForeignKey(
+        "Negotiation", on_delete=models.CASCADE, related_name="+", editable=False
+    )
+    published = models.BooleanField(default=False, editable=False)
+
+    objects = InRoundQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        self.negotiation_id = self.round.negotiation_id
+        self.published = self.round.published
+        super().save(*args, **kwargs)
+
+
+class RoundHost(InRound):
     round = models.ForeignKey(Round, on_delete=models.CASCADE)
     party = models.ForeignKey(Party, on_delete=models.PROTECT)
     history = HistoricalRecords()
@@ -302,12 +356,15 @@ class RoundHost(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["round", "party"], name="round_host_unique"),
         ]
+        indexes = [
+            models.Index(fields=["negotiation", "published", "party"], name="roundhost_taking_part")
+        ]
 
     def __str__(self) -> str:
         return f"{self.party} hosts {self.round}"
 
 
-class Delegation(models.Model):
+class Delegation(InRound):
     round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="delegations")
     party = models.ForeignKey(Party, on_delete=models.PROTECT, related_name="delegations")
     history = HistoricalRecords()
@@ -318,6 +375,11 @@ class Delegation(models.Model):
             models.UniqueConstraint(
                 fields=["round", "party"], name="one_delegation_per_party_per_round"
             ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["negotiation", "published", "party"], name="delegation_taking_part"
+            )
         ]
 
     def __str__(self) -> str:

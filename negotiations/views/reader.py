@@ -108,13 +108,24 @@ def taking_part(party: Party) -> Q:
 
 
 def _parties_of(negotiation: Negotiation):
-    """Parties that sent a delegation to, hosted, or took a position in a published round."""
-    in_round = {"round__negotiation": negotiation, "round__published": True}
-    return Party.objects.filter(
-        Exists(Delegation.objects.filter(party=OuterRef("pk"), **in_round))
-        | Exists(RoundHost.objects.filter(party=OuterRef("pk"), **in_round))
-        | Exists(Position.objects.filter(party=OuterRef("pk"), **in_round))
-    ).order_by("name")
+    """Parties that sent a delegation to, hosted, or took a position in a published round.
+
+    Delegations and hosts carry their round's negotiation and state (models.InRound), so
+    theirs are read from one index each; positions are probed party by party on their
+    (issue, party) index. None of it joins the negotiation's rounds."""
+    in_it = {"negotiation": negotiation, "published": True}
+    took_a_position = Position.objects.filter(
+        party=OuterRef("pk"), issue__negotiation=negotiation, round__published=True
+    )
+    return (
+        Party.objects.alias(position=Subquery(took_a_position.order_by().values("pk")[:1]))
+        .filter(
+            Q(pk__in=Delegation.objects.filter(**in_it).values("party"))
+            | Q(pk__in=RoundHost.objects.filter(**in_it).values("party"))
+            | Q(position__isnull=False)
+        )
+        .order_by("name")
+    )
 
 
 @require_GET
