@@ -462,6 +462,17 @@ def test_timeline_filters_narrow_the_rounds(client, talks, filters, expected):
     )
 
 
+def test_timeline_filter_form_shows_the_chosen_values_and_marks_the_wrong_one(client, talks):
+    html = get(client, TIMELINE, {"year": "2023", "party": "nope", "format": "mixed"})
+    year = re.search(r'<select id="id_year" name="year">.*?</select>', html).group(0)
+    assert '<option value="2023" selected>2023</option>' in year
+    assert '<option value="2022">2022</option>' in year
+    assert '<option value="mixed" selected>' in html
+    party = re.search(r'<select [^>]*name="party"[^>]*>', html).group(0)
+    assert 'aria-invalid="true"' in party
+    assert "selected" not in re.search(r'name="party".*?</select>', html).group(0)
+
+
 def test_timeline_says_so_when_no_round_matches(client, talks):
     html = get(client, TIMELINE, {"issue": "guarantees"})
     assert round_titles(html) == []

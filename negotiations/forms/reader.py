@@ -2,8 +2,31 @@
 and ignored, so a mistyped or stale link still shows the nearest sensible page."""
 
 from django import forms
+from django.forms.utils import flatatt
+from django.utils.html import format_html, format_html_join
 
 from ..models import Round
+
+
+class Select(forms.Select):
+    """Django's select, drawn without rendering a template for each option: the
+    timeline of a long negotiation offers dozens of years, and those templates cost
+    more than the rest of the filter form."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        widget = self.get_context(name, value, attrs)["widget"]
+        options = format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            (
+                (option["value"], " selected" if option["selected"] else "", option["label"])
+                for _, group, _ in widget["optgroups"]
+                for option in group
+            ),
+        )
+        return format_html(
+            "<select{}>{}</select>", flatatt(widget["attrs"] | {"name": name}), options
+        )
 
 
 class TimelineFilter(forms.Form):
@@ -11,20 +34,24 @@ class TimelineFilter(forms.Form):
 
     issue = forms.ChoiceField(
         required=False,
+        widget=Select,
         error_messages={"invalid_choice": "There is no issue “%(value)s” in this negotiation."},
     )
     party = forms.ChoiceField(
         required=False,
+        widget=Select,
         error_messages={"invalid_choice": "No party “%(value)s” took part in this negotiation."},
     )
     year = forms.TypedChoiceField(
         required=False,
+        widget=Select,
         coerce=int,
         empty_value=None,
         error_messages={"invalid_choice": "No round was held in “%(value)s”."},
     )
     format = forms.ChoiceField(
         required=False,
+        widget=Select,
         choices=[("", "Any format"), *Round.Format.choices],
         error_messages={
             "invalid_choice": "“%(value)s” is not a format: use in-person, video or mixed."
@@ -32,6 +59,7 @@ class TimelineFilter(forms.Form):
     )
     order = forms.ChoiceField(
         required=False,
+        widget=Select,
         choices=ORDERS,
         error_messages={"invalid_choice": "“%(value)s” is not an order: use newest or oldest."},
     )
