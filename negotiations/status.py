@@ -136,6 +136,17 @@ def status_history(issue: Issue):
     return counting_outcomes(issue.negotiation).filter(issue=issue).order_by(*oldest_first())
 
 
+def moves(issue: Issue) -> list[int]:
+    """The ids of the outcomes that changed the issue's status, oldest first: the rule of
+    `with_previous_statuses`, over bare values (an issue can have thousands)."""
+    changed, previous = [], None
+    for pk, state in status_history(issue).values_list("pk", "status"):
+        if state != previous:
+            changed.append(pk)
+        previous = state
+    return changed
+
+
 def with_previous_statuses(outcomes):
     """Each outcome, in the order given, with `previous_status`: the status before it."""
     previous = None
@@ -245,7 +256,7 @@ def stance_trails(
 
     However long the negotiation, this reads the positions of those rounds only, plus,
     for a party whose latest stance on an issue is older than that, its latest position
-    alone. At most three queries."""
+    alone. Three queries."""
     published = Round.objects.filter(negotiation=negotiation, published=True)
     if as_of is not None:
         published = published.alias(ended_on=Coalesce("end_date", "start_date")).filter(
@@ -271,7 +282,7 @@ def stance_trails(
         .distinct()
         .order_by()
     )
-    older = Q()
+    older = Q(pk=None)  # matches nothing: the query runs, the same, whether or not needed
     for party_id, issue_id in pairs - trails.keys():
         latest = (
             Position.objects.filter(party=party_id, issue=issue_id, round__in=published)
@@ -279,9 +290,8 @@ def stance_trails(
             .values("pk")[:1]
         )
         older |= Q(pk__in=latest)
-    if older:
-        for party_id, issue_id, stance, pk, number in _trail_rows(Position.objects.filter(older)):
-            trails[party_id, issue_id] = StanceTrail(party_id, issue_id, [stance], pk, number)
+    for party_id, issue_id, stance, pk, number in _trail_rows(Position.objects.filter(older)):
+        trails[party_id, issue_id] = StanceTrail(party_id, issue_id, [stance], pk, number)
     return list(trails.values())
 
 

@@ -2,6 +2,7 @@
 
 from collections import defaultdict
 from datetime import date
+from typing import NamedTuple
 
 from django.core.paginator import Paginator
 from django.db import Error as DatabaseError
@@ -351,7 +352,15 @@ def _shorten(chain: list) -> dict:
     }
 
 
-def _lineage(positions: list[Position]) -> list[list[tuple[int, Position]]]:
+class Link(NamedTuple):
+    """A position as the lineage needs it."""
+
+    pk: int
+    responds_to_id: int | None
+    party_id: int
+
+
+def _lineage(positions: list[Link]) -> list[list[tuple[int, Link]]]:
     """Chains of positions that answer one another, as (depth, position) lists, one per
     opening position, depth-first. Only chains of two or more."""
     by_id = {p.pk: p for p in positions}
@@ -380,13 +389,7 @@ def issue_detail(request: HttpRequest, slug: str, issue: str) -> HttpResponse:
     negotiation = issue.negotiation
     # The outcomes that changed the issue's status, read as ids; the history pages back
     # in time (page 1 holds the latest changes) and only the page shown is loaded.
-    moves = [
-        outcome.pk
-        for outcome in status.with_previous_statuses(
-            status.status_history(issue).only("id", "status")
-        )
-        if outcome.status != outcome.previous_status
-    ]
+    moves = status.moves(issue)
     history = Paginator(moves[::-1], MOVES_PER_PAGE).get_page(request.GET.get("history"))
     shown_moves = Outcome.objects.select_related("round").in_bulk(
         [*history.object_list, *moves[-1:]]
@@ -397,21 +400,37 @@ def issue_detail(request: HttpRequest, slug: str, issue: str) -> HttpResponse:
     page = Paginator(rounds, LIST_PAGE).get_page(request.GET.get("page"))
     shown = [r.pk for r in page.object_list]
     outcome_in = {o.round_id: o for o in Outcome.objects.filter(issue=issue, round__in=shown)}
-    positions = list(
-        Position.objects.filter(issue=issue, round__published=True)
-        .select_related("party", "round")
-        .order_by(*status.oldest_first(), "id")
-    )
-    parties = sorted({p.party for p in positions}, key=lambda party: party.name)
+    published = Position.objects.filter(issue=issue, round__published=True)
+    # Who answered whom, as bare ids: the chains are traced over all of them, and only
+    # the positions drawn on this page (its rounds, its chains) are loaded whole.
+    links = [
+        Link(*row)
+        for row in published.order_by(*status.oldest_first(), "id").values_list(
+            "pk", "responds_to_id", "party_id"
+        )
+    ]
+    parties = list(Party.objects.filter(pk__in={link.party_id for link in links}).order_by("name"))
+    chains = Paginator(_lineage(links), 10).get_page(request.GET.get("chains"))
+    chains.object_list = [_shorten(chain) for chain in chains.object_list]
+    drawn = {
+        link.pk
+        for chain in chains.object_list
+        for part in (chain["start"], chain["end"])
+        for _, link in part
+    }
+    loaded = published.filter(Q(round__in=shown) | Q(pk__in=drawn)).select_related("party", "round")
+    by_pk = {position.pk: position for position in loaded.order_by("id")}
+    for chain in chains.object_list:
+        for part in ("start", "end"):
+            chain[part] = [(depth, by_pk[link.pk]) for depth, link in chain[part]]
     positions_in: dict[tuple[int, int], list[Position]] = defaultdict(list)
-    for position in positions:
-        positions_in[position.round_id, position.party_id].append(position)
+    for position in by_pk.values():
+        if position.round_id in shown:
+            positions_in[position.round_id, position.party_id].append(position)
     rows = [
         (r, outcome_in.get(r.pk), [positions_in.get((r.pk, p.pk), []) for p in parties])
         for r in page.object_list
     ]
-    chains = Paginator(_lineage(positions), 10).get_page(request.GET.get("chains"))
-    chains.object_list = [_shorten(chain) for chain in chains.object_list]
     return render(
         request,
         "negotiations/issue.html",
