@@ -186,15 +186,20 @@ class RoundQuerySet(models.QuerySet):
         return self.order_by(F("start_date").asc(nulls_last=True), "number")
 
     def for_timeline(self):
-        """Everything a timeline entry shows, in a fixed number of queries."""
+        """Everything a timeline entry shows, in a fixed number of queries, as plain lists
+        (`host_list`, `outcome_list`, `delegation_list` and each delegation's `heads`):
+        a template reading a prefetched `.all()` builds a new queryset each time."""
         return self.select_related("negotiation").prefetch_related(
-            Prefetch("hosts", queryset=Party.objects.order_by("roundhost__id")),
+            Prefetch(
+                "hosts", queryset=Party.objects.order_by("roundhost__id"), to_attr="host_list"
+            ),
             Prefetch(
                 "outcomes",
                 # The issue's title alone: no Issue object per outcome.
                 queryset=Outcome.objects.annotate(issue_title=F("issue__title")).order_by(
                     "issue__order", "issue_id"
                 ),
+                to_attr="outcome_list",
             ),
             Prefetch(
                 "delegations",
@@ -207,6 +212,7 @@ class RoundQuerySet(models.QuerySet):
                         to_attr="heads",
                     )
                 ),
+                to_attr="delegation_list",
             ),
         )
 

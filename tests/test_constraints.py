@@ -300,11 +300,11 @@ def test_timeline_reads_any_number_of_rounds_in_a_fixed_number_of_queries(
         seen = [
             (
                 round_.negotiation.slug,
-                [party.slug for party in round_.hosts.all()],
-                [outcome.issue_title for outcome in round_.outcomes.all()],
+                [party.slug for party in round_.host_list],
+                [outcome.issue_title for outcome in round_.outcome_list],
                 [
                     (delegation.party.slug, [head.person.slug for head in delegation.heads])
-                    for delegation in round_.delegations.all()
+                    for delegation in round_.delegation_list
                 ],
             )
             for round_ in rounds

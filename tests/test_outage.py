@@ -35,6 +35,8 @@ from django.http import HttpResponse
 from django.test import Client
 from django.urls import include, path
 
+from .processes import Deadline, environment, free_port, tail
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 FRIENDLY = "Parley is briefly unavailable"
 MIDDLEWARE = "negotiations.outage.DatabaseOutageMiddleware"
@@ -167,38 +169,6 @@ PG_BIN = Path(os.environ.get("PARLEY_PG_BIN") or _installed_pg_bin())
 AS_ROOT = os.geteuid() == 0  # initdb and postgres refuse to run as root
 
 
-class Deadline:
-    def __init__(self, seconds: float):
-        self.end = time.monotonic() + seconds
-
-    def left(self, cap: float) -> float:
-        left = self.end - time.monotonic()
-        if left <= 0:
-            pytest.fail(f"the outage test took longer than {TIME_LIMIT} s")
-        return min(cap, left)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _environment(**extra: str) -> dict[str, str]:
-    """This process's environment without anything naming another database server (the
-    suite's own DATABASE_URL, libpq's PG* variables, a shared cache)."""
-    local = {"DATABASE_URL", "REDIS_URL", "CONN_MAX_AGE", "SECRET_KEY", "ALLOWED_HOSTS"}
-    env = {k: v for k, v in os.environ.items() if k not in local and not k.startswith("PG")}
-    return {**env, **extra}
-
-
-def _tail(path: Path, lines: int = 40) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
 class Cluster:
     """A throwaway PostgreSQL cluster in ``base``: trust auth, 127.0.0.1 only, fsync off."""
 
@@ -206,7 +176,7 @@ class Cluster:
         self.base = base
         self.data = base / "data"
         self.log = base / "postgres.log"
-        self.port = _free_port()
+        self.port = free_port()
         self.deadline = deadline
         self.url = f"postgres://postgres@127.0.0.1:{self.port}/parley"
 
@@ -219,14 +189,14 @@ class Cluster:
         result = subprocess.run(
             self.command(*args),
             cwd=self.base,
-            env=_environment(),
+            env=environment(),
             stdin=subprocess.DEVNULL,
             capture_output=True,
             text=True,
             timeout=self.deadline.left(timeout),
         )
         assert result.returncode == 0, (
-            f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}\n{_tail(self.log)}"
+            f"{' '.join(args)} failed:\n{result.stdout}\n{result.stderr}\n{tail(self.log)}"
         )
 
     def init(self) -> None:
@@ -261,7 +231,7 @@ class Cluster:
         if not pid_file.exists():
             return
         stop = self.command("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
-        subprocess.run(stop, env=_environment(), capture_output=True, timeout=15, check=False)
+        subprocess.run(stop, env=environment(), capture_output=True, timeout=15, check=False)
         if pid_file.exists():  # pg_ctl could not stop it: kill the postmaster outright
             with contextlib.suppress(OSError, ValueError, IndexError):
                 os.kill(int(pid_file.read_text().split()[0]), signal.SIGKILL)
@@ -292,11 +262,11 @@ class Server:
 
     def __init__(self, base: Path, database_url: str, deadline: Deadline):
         self.base = base
-        self.port = _free_port()
+        self.port = free_port()
         self.log = base / "gunicorn.log"
         self.deadline = deadline
         self.process: subprocess.Popen | None = None
-        self.env = _environment(
+        self.env = environment(
             DEBUG="1",  # without the middleware an outage would show Django's traceback page
             DATABASE_URL=database_url,
             CONN_MAX_AGE="60",  # keep connections across requests: they go stale in the outage
@@ -335,13 +305,13 @@ class Server:
             )
         end = time.monotonic() + self.deadline.left(20)
         while time.monotonic() < end:
-            assert self.process.poll() is None, f"gunicorn exited:\n{_tail(self.log)}"
+            assert self.process.poll() is None, f"gunicorn exited:\n{tail(self.log)}"
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1):
                     return
             except OSError:
                 time.sleep(0.1)
-        pytest.fail(f"gunicorn did not start listening:\n{_tail(self.log)}")
+        pytest.fail(f"gunicorn did not start listening:\n{tail(self.log)}")
 
     def workers(self) -> set[int]:
         assert self.process is not None
@@ -370,7 +340,7 @@ class Server:
 @pytest.fixture
 def outage_stack() -> Iterator[tuple[Cluster, Server]]:
     _requirements()
-    deadline = Deadline(TIME_LIMIT - 5)  # leave time for the clean-up
+    deadline = Deadline(TIME_LIMIT - 5, "the outage test")  # leave time for the clean-up
     base = Path(tempfile.mkdtemp(prefix="parley-outage-", dir="/tmp" if AS_ROOT else None))
     cluster = Cluster(base, deadline)
     server = Server(base, cluster.url, deadline)
@@ -396,7 +366,7 @@ def test_outage_and_recovery_against_a_throwaway_postgresql(outage_stack):
     pages = ["/", "/negotiations/russia-ukraine/"]
 
     def logs() -> str:
-        return f"\n--- gunicorn ---\n{_tail(server.log)}\n--- postgres ---\n{_tail(cluster.log)}"
+        return f"\n--- gunicorn ---\n{tail(server.log)}\n--- postgres ---\n{tail(cluster.log)}"
 
     status, _, body = server.get("/healthz")
     assert (status, json.loads(body)["status"]) == (200, "ok"), logs()

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from .processes import Deadline, environment, free_port, tail
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 TIME_LIMIT = 60  # seconds for the whole test, set-up and clean-up included
 # Behind a load balancer both servers are asked for the same public name; the cache key
@@ -33,38 +35,6 @@ HOST = "parley.test"
 SLUG = "russia-ukraine"
 TIMELINE = f"/negotiations/{SLUG}/"
 ANALYST, PASSWORD = "shared-cache-analyst", "a long test password 4711"
-
-
-class Deadline:
-    def __init__(self, seconds: float):
-        self.end = time.monotonic() + seconds
-
-    def left(self, cap: float) -> float:
-        left = self.end - time.monotonic()
-        if left <= 0:
-            pytest.fail(f"the shared cache test took longer than {TIME_LIMIT} s")
-        return min(cap, left)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _environment(**extra: str) -> dict[str, str]:
-    """This process's environment without anything naming another database or cache (the
-    suite's own DATABASE_URL, libpq's PG* variables, a shared cache)."""
-    local = {"DATABASE_URL", "REDIS_URL", "CONN_MAX_AGE", "SECRET_KEY", "ALLOWED_HOSTS"}
-    env = {k: v for k, v in os.environ.items() if k not in local and not k.startswith("PG")}
-    return {**env, **extra}
-
-
-def _tail(path: Path, lines: int = 40) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
 
 
 def _stop(*processes: subprocess.Popen | None) -> None:
@@ -85,7 +55,7 @@ class Redis:
     """A throwaway redis-server: 127.0.0.1 only, no persistence."""
 
     def __init__(self, base: Path, deadline: Deadline):
-        self.port = _free_port()
+        self.port = free_port()
         self.log = base / "redis.log"
         self.base = base
         self.deadline = deadline
@@ -112,7 +82,7 @@ class Redis:
             )
         end = time.monotonic() + self.deadline.left(10)
         while time.monotonic() < end:
-            assert self.process.poll() is None, f"redis-server exited:\n{_tail(self.log)}"
+            assert self.process.poll() is None, f"redis-server exited:\n{tail(self.log)}"
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
                     sock.sendall(b"PING\r\n")
@@ -121,7 +91,7 @@ class Redis:
             except OSError:
                 pass
             time.sleep(0.05)
-        pytest.fail(f"redis-server did not answer PING:\n{_tail(self.log)}")
+        pytest.fail(f"redis-server did not answer PING:\n{tail(self.log)}")
 
 
 class Server:
@@ -129,7 +99,7 @@ class Server:
 
     def __init__(self, name: str, base: Path, env: dict[str, str], deadline: Deadline):
         self.name = name
-        self.port = _free_port()
+        self.port = free_port()
         self.log = base / f"gunicorn-{name}.log"
         self.env = env
         self.deadline = deadline
@@ -158,13 +128,13 @@ class Server:
         assert self.process is not None
         end = time.monotonic() + self.deadline.left(20)
         while time.monotonic() < end:
-            assert self.process.poll() is None, f"gunicorn {self.name} exited:\n{_tail(self.log)}"
+            assert self.process.poll() is None, f"gunicorn {self.name} exited:\n{tail(self.log)}"
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1):
                     return
             except OSError:
                 time.sleep(0.05)
-        pytest.fail(f"gunicorn {self.name} did not start listening:\n{_tail(self.log)}")
+        pytest.fail(f"gunicorn {self.name} did not start listening:\n{tail(self.log)}")
 
 
 class Response:
@@ -232,10 +202,10 @@ class Browser:
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[tuple[Redis, Server, Server]]:
-    deadline = Deadline(TIME_LIMIT - 5)  # leave time for the clean-up
+    deadline = Deadline(TIME_LIMIT - 5, "the shared cache test")  # leave time for the clean-up
     base = Path(tempfile.mkdtemp(prefix="parley-shared-cache-"))
     redis = Redis(base, deadline)
-    env = _environment(
+    env = environment(
         DEBUG="1",
         ALLOWED_HOSTS=HOST,
         DATABASE_URL=f"sqlite:///{base / 'parley.sqlite3'}",
@@ -299,7 +269,7 @@ def test_two_app_servers_sharing_redis_see_each_others_invalidations(stack):
 
     def logs() -> str:
         return "".join(
-            f"\n--- {name} ---\n{_tail(log)}"
+            f"\n--- {name} ---\n{tail(log)}"
             for name, log in [("gunicorn A", a.log), ("gunicorn B", b.log), ("redis", redis.log)]
         )
 
