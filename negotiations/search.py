@@ -234,16 +234,19 @@ def run(
     for each in [BY_SLUG[kind]] if kind in BY_SLUG else KINDS:
         items = _readable(each, negotiation)
         if each.model in (Person, Party):
-            matches = shown = items.filter(_names(query)).order_by("name")
-        elif full_text:
-            matches = _matching(each, items, query)
-            shown = _ranked(each, items, query, offset=offset, limit=limit)
+            # Few enough to read at once: the count and the page from one query.
+            named = list(items.filter(_names(query)).order_by("name")[: COUNT_CAP + 1])
+            count, results = len(named), named[offset : offset + limit]
         else:
-            matches = shown = _plain(each, items, query)
-        count = matches.order_by()[: COUNT_CAP + 1].count()
+            if full_text:
+                matches = _matching(each, items, query)
+                shown = _ranked(each, items, query, offset=offset, limit=limit)
+            else:
+                matches = shown = _plain(each, items, query)
+            count = matches.order_by()[: COUNT_CAP + 1].count()
+            results = list(shown[offset : offset + limit]) if count else []
         if not count:
             continue
-        results = list(shown[offset : offset + limit])
         for item in results:
             if getattr(item, "snippet", None):
                 item.highlighted = highlight(item.snippet)
