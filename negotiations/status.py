@@ -65,8 +65,9 @@ def latest_round_taking_up(
     if not drafts:
         rounds = rounds.filter(published=True)
     if as_of is not None:
+        # A round ended by `as_of` began by then too: that bound is for the index.
         rounds = rounds.alias(ended_on=Coalesce("end_date", "start_date")).filter(
-            ended_on__lte=as_of
+            ended_on__lte=as_of, start_date__lte=as_of
         )
     if before is not None:
         rounds = rounds.filter(earlier_than(before, prefix=""))
@@ -90,8 +91,10 @@ def earlier_than(round_: Round, prefix: str = "round__") -> Q:
         return Q(**{f"{start}__isnull": False}) | Q(
             **{f"{start}__isnull": True, f"{number}__lt": round_.number}
         )
-    return Q(**{f"{start}__lt": round_.start_date}) | Q(
-        **{start: round_.start_date, f"{number}__lt": round_.number}
+    # The first term is implied by the others; it is there for the database, which can
+    # start its walk along an index on the date from it.
+    return Q(**{f"{start}__lte": round_.start_date}) & (
+        Q(**{f"{start}__lt": round_.start_date}) | Q(**{f"{number}__lt": round_.number})
     )
 
 
@@ -117,7 +120,9 @@ def with_previous_status(outcomes, round_: Round):
 
 def with_previous_stance(positions, round_: Round):
     """Annotate a round's positions with the party's last stance on the issue before
-    that round (`previous_stance`, None for a first position)."""
+    that round (`previous_stance`, None for a first position). A party takes a position
+    on an issue in few rounds, so this starts from the pair's positions ((issue, party)
+    index), not from a walk through the rounds as the statuses do."""
     earlier = (
         Position.objects.filter(
             round__negotiation=round_.negotiation_id,

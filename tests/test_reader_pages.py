@@ -665,6 +665,43 @@ def test_round_page_after_an_undated_one_links_onwards(client):
     assert 'rel="prev">← Previous: Round 1' in get(client, round_url(2, slug))
 
 
+def test_round_pages_link_neighbours_in_timeline_order_with_ties_drafts_and_undated(client):
+    """Order: by date, then number; undated rounds last; drafts skipped."""
+    first = RoundFactory(number=3, title="March", start_date=D(2022, 3, 1))
+    negotiation = first.negotiation
+
+    def make(number, title, day, **kwargs):
+        RoundFactory(
+            negotiation=negotiation,
+            number=number,
+            title=title,
+            start_date=day,
+            end_date=day,
+            **kwargs,
+        )
+
+    make(1, "April, morning", D(2022, 4, 1))
+    make(5, "April, evening", D(2022, 4, 1))
+    make(2, "April draft", D(2022, 4, 1), published=False)
+    make(4, "Undated four", None)
+    make(6, "Undated six", None)
+    expected = ["March", "April, morning", "April, evening", "Undated four", "Undated six"]
+    numbers = {
+        "March": 3,
+        "April, morning": 1,
+        "April, evening": 5,
+        "Undated four": 4,
+        "Undated six": 6,
+    }
+    for i, title in enumerate(expected):
+        nav = text(
+            between(get(client, round_url(numbers[title], negotiation.slug)), "round-nav", "</nav>")
+        )
+        before = f"Previous: {expected[i - 1]}" if i else "First round"
+        after = f"Next: {expected[i + 1]}" if i + 1 < len(expected) else "Latest round"
+        assert before in nav and after in nav, (title, nav)
+
+
 def test_round_page_lists_what_changed_since_the_previous_round(client, talks):
     html = get(client, round_url(2))
     changed = text(between(html, 'id="changed"', 'id="outcomes"'))

@@ -111,22 +111,20 @@ def taking_part(party: Party) -> Q:
 def _parties_of(negotiation: Negotiation):
     """Parties that sent a delegation to, hosted, or took a position in a published round.
 
-    Delegations and hosts carry their round's negotiation and state (models.InRound), so
-    theirs are read from one index each; positions are probed party by party on their
-    (issue, party) index. None of it joins the negotiation's rounds."""
-    in_it = {"negotiation": negotiation, "published": True}
-    took_a_position = Position.objects.filter(
-        party=OuterRef("pk"), issue__negotiation=negotiation, round__published=True
-    )
-    return (
-        Party.objects.alias(position=Subquery(took_a_position.order_by().values("pk")[:1]))
-        .filter(
-            Q(pk__in=Delegation.objects.filter(**in_it).values("party"))
-            | Q(pk__in=RoundHost.objects.filter(**in_it).values("party"))
-            | Q(position__isnull=False)
+    One index probe per party for each: delegations and hosts carry their round's
+    negotiation and state (models.InRound, index on negotiation, published, party);
+    positions are found through the negotiation's issues ((issue, party) index). No
+    round is read, however many the negotiation or the party's others have."""
+    in_it = {"party": OuterRef("pk"), "negotiation": negotiation, "published": True}
+    return Party.objects.filter(
+        Exists(Delegation.objects.filter(**in_it))
+        | Exists(RoundHost.objects.filter(**in_it))
+        | Exists(
+            Position.objects.filter(
+                party=OuterRef("pk"), issue__negotiation=negotiation, round__published=True
+            )
         )
-        .order_by("name")
-    )
+    ).order_by("name")
 
 
 @require_GET
@@ -259,16 +257,30 @@ def round_detail(request: HttpRequest, slug: str, number: int) -> HttpResponse:
 
 
 def _neighbours(round_: Round) -> tuple[Round | None, Round | None]:
-    """The published rounds just before and just after `round_`, in one query."""
+    """The published rounds just before and just after `round_`, in one query.
+
+    Each candidate is the first row of a walk along round_timeline_idx that starts at
+    `round_`'s date (undated rounds come last), so the walk reads a row or two, not the
+    half of the negotiation on the other side."""
     others = _published_rounds(round_.negotiation).exclude(pk=round_.pk)
-    earlier = status.earlier_than(round_, prefix="")
-    before = others.filter(earlier).newest_first().values("pk")[:1]
-    after = others.exclude(earlier).chronological().values("pk")[:1]
+    day, number = round_.start_date, round_.number
+    if day is None:
+        before = others.filter(Q(start_date__isnull=False) | Q(number__lt=number))
+        after = [others.filter(start_date__isnull=True, number__gt=number)]
+    else:
+        before = others.filter(start_date__lte=day).exclude(start_date=day, number__gt=number)
+        after = [
+            others.filter(start_date__gte=day).exclude(start_date=day, number__lt=number),
+            others.filter(start_date__isnull=True),
+        ]
+    candidates = Q(pk=Subquery(before.newest_first().values("pk")[:1]))
+    for rounds in after:
+        candidates |= Q(pk=Subquery(rounds.chronological().values("pk")[:1]))
     previous = following = None
-    for neighbour in Round.objects.filter(Q(pk__in=before) | Q(pk__in=after)):
+    for neighbour in sorted(Round.objects.filter(candidates).order_by(), key=_order):
         if _order(neighbour) < _order(round_):
             previous = neighbour
-        else:
+        elif following is None:
             following = neighbour
     return previous, following
 
