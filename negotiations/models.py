@@ -278,6 +278,8 @@ class Round(models.Model):
                 fields=["negotiation", "published", "start_date", "number"],
                 name="round_timeline_idx",
             ),
+            # The API's Last-Modified and `updated_since`: the latest save, read off the end.
+            models.Index(fields=["negotiation", "updated_at"], name="round_saved_idx"),
         ]
 
     def __str__(self) -> str:
