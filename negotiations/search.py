@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVector
 from django.db import connection
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Func, IntegerField, Q, QuerySet, Subquery
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -223,6 +223,15 @@ def highlight(snippet: str) -> SafeString:
     return mark_safe(marked)  # everything but our own <mark> is escaped
 
 
+def _capped_count(kind: Kind, matches: QuerySet) -> Subquery:
+    """How many items match, counting no further than COUNT_CAP + 1, as a subquery."""
+    first = matches.order_by().values("pk")[: COUNT_CAP + 1]
+    counted = kind.model.objects.filter(pk__in=first).order_by()
+    return Subquery(
+        counted.annotate(n=Func(F("pk"), function="COUNT", output_field=IntegerField())).values("n")
+    )
+
+
 def run(
     query: str, *, negotiation=None, kind: str | None = None, offset: int = 0, limit: int = 20
 ) -> list[Group]:
@@ -243,8 +252,12 @@ def run(
                 shown = _ranked(each, items, query, offset=offset, limit=limit)
             else:
                 matches = shown = _plain(each, items, query)
-            count = matches.order_by()[: COUNT_CAP + 1].count()
-            results = list(shown[offset : offset + limit]) if count else []
+            # The page and, on each of its rows, how many match (up to the cap): one query.
+            results = list(shown.annotate(total=_capped_count(each, matches))[offset:][:limit])
+            if results:
+                count = results[0].total
+            else:  # past the last page, or nothing at all
+                count = matches.order_by()[: COUNT_CAP + 1].count() if offset else 0
         if not count:
             continue
         for item in results:

@@ -385,7 +385,7 @@ def test_gin_indexes_exist_and_serve_the_search_on_postgresql_only(client):
             cursor.execute("SET LOCAL enable_seqscan = off")
             for query in searched.captured_queries:
                 sql = query["sql"]
-                if "websearch_to_tsquery" in sql and sql.startswith("SELECT COUNT(*)"):
+                if "websearch_to_tsquery" in sql:  # each kind's one query: page and count
                     table = re.search(r'FROM "(\w+)"', sql).group(1)
                     cursor.execute("EXPLAIN " + sql)
                     plans[table] = "\n".join(row[0] for row in cursor.fetchall())
