@@ -64,7 +64,8 @@ def pages(report: Report, results: dict[str, list[Timing]], sizes: list[int], ma
     small, large = (short(n) for n in sizes)
     report.add(
         "",
-        f"### Reader pages (in process, anonymous, page cache off; {REPEAT} requests each)",
+        f"### Reader pages (in process, DEBUG=0, anonymous, page cache off; "
+        f"{REPEAT} requests each)",
         "",
         f"| page | median {small} (ms) | p95 {small} | queries {small} "
         f"| median {large} (ms) | p95 {large} | queries {large} | ratio | targets |",

@@ -22,12 +22,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[0] = str(ROOT)  # the project, not benchmarks/, so nothing here shadows a module
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# Measure what production runs: DEBUG off (no template debugging, hashed static files),
+# whatever `make`'s local default says; plain HTTP on loopback.
+os.environ.update(
+    DEBUG="0",
+    SECRET_KEY=os.environ.get("BENCH_SECRET_KEY", "parley-benchmark-only-not-a-real-secret-0123"),
+    ALLOWED_HOSTS="testserver,127.0.0.1",
+    SECURE_SSL_REDIRECT="0",
+)
 
 import django  # noqa: E402
 
 django.setup()
 
 from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import setup_databases, teardown_databases  # noqa: E402
 from django.urls import reverse  # noqa: E402
@@ -70,6 +79,8 @@ def machine() -> dict:
 
 def main() -> None:
     settings.DEBUG = False  # no query log (it would grow without bound), production errors
+    # The hashed static files the pages link, as `make serve` collects them.
+    call_command("collectstatic", interactive=False, verbosity=0)
     sizes = [int(n) for n in os.environ.get("BENCH_ROUNDS", "100,10000").split(",")]
     if len(sizes) != 2:
         raise SystemExit("BENCH_ROUNDS takes two sizes, e.g. 100,10000")
