@@ -473,6 +473,28 @@ def test_timeline_filter_form_shows_the_chosen_values_and_marks_the_wrong_one(cl
     assert "selected" not in re.search(r'name="party".*?</select>', html).group(0)
 
 
+def test_timeline_year_filter_offers_the_years_of_published_dated_rounds(client):
+    negotiation = NegotiationFactory(slug="long-talks")
+    for number, day, published in [
+        (1, D(2019, 12, 31), True),
+        (2, D(2020, 1, 1), False),  # a draft: its year is not offered
+        (3, D(2022, 6, 1), True),
+        (4, D(2022, 12, 31), True),
+        (5, D(2025, 1, 1), True),
+        (6, None, True),  # undated
+    ]:
+        RoundFactory(
+            negotiation=negotiation,
+            number=number,
+            start_date=day,
+            end_date=day,
+            published=published,
+        )
+    html = get(client, "/negotiations/long-talks/")
+    year = re.search(r'<select id="id_year" name="year">(.*?)</select>', html).group(1)
+    assert re.findall(r'<option value="(\d*)"', year) == ["", "2025", "2022", "2019"]
+
+
 def test_timeline_says_so_when_no_round_matches(client, talks):
     html = get(client, TIMELINE, {"issue": "guarantees"})
     assert round_titles(html) == []
