@@ -3,6 +3,7 @@ on a throwaway PostgreSQL; test_shared_cache: two gunicorns on one throwaway Red
 
 import os
 import socket
+import subprocess
 import time
 from pathlib import Path
 
@@ -42,3 +43,17 @@ def tail(path: Path, lines: int = 40) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return "(no log)"
+
+
+def start(command: list, log: Path, **kwargs) -> subprocess.Popen:
+    """Start a server in a session of its own (so that it can be stopped with all its
+    children), its output written to `log`."""
+    with log.open("w") as out:
+        return subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            **kwargs,
+        )

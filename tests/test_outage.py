@@ -35,7 +35,7 @@ from django.http import HttpResponse
 from django.test import Client
 from django.urls import include, path
 
-from .processes import Deadline, environment, free_port, tail
+from .processes import Deadline, environment, free_port, start, tail
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 FRIENDLY = "Parley is briefly unavailable"
@@ -293,16 +293,12 @@ class Server:
     def start(self) -> None:
         bind = f"--bind=127.0.0.1:{self.port}"
         options = [bind, "--workers=1", "--timeout=30", "--no-control-socket"]
-        with self.log.open("w") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "config.wsgi", *options],
-                cwd=BASE_DIR,
-                env=self.env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        self.process = start(
+            [sys.executable, "-m", "gunicorn", "config.wsgi", *options],
+            self.log,
+            cwd=BASE_DIR,
+            env=self.env,
+        )
         end = time.monotonic() + self.deadline.left(20)
         while time.monotonic() < end:
             assert self.process.poll() is None, f"gunicorn exited:\n{tail(self.log)}"

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from .processes import Deadline, environment, free_port, tail
+from .processes import Deadline, environment, free_port, start, tail
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 TIME_LIMIT = 60  # seconds for the whole test, set-up and clean-up included
@@ -71,15 +71,7 @@ class Redis:
             )
         command = [binary, "--port", str(self.port), "--bind", "127.0.0.1"]
         command += ["--save", "", "--appendonly", "no", "--dir", str(self.base)]
-        with self.log.open("w") as log:
-            self.process = subprocess.Popen(
-                command,
-                cwd=self.base,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        self.process = start(command, self.log, cwd=self.base)
         end = time.monotonic() + self.deadline.left(10)
         while time.monotonic() < end:
             assert self.process.poll() is None, f"redis-server exited:\n{tail(self.log)}"
@@ -113,16 +105,12 @@ class Server:
             "--no-control-socket",
             "--access-logfile=-",  # each request in the log that failures show
         ]
-        with self.log.open("w") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "config.wsgi", *options],
-                cwd=BASE_DIR,
-                env=self.env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        self.process = start(
+            [sys.executable, "-m", "gunicorn", "config.wsgi", *options],
+            self.log,
+            cwd=BASE_DIR,
+            env=self.env,
+        )
 
     def wait_until_listening(self) -> None:
         assert self.process is not None
