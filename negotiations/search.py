@@ -176,10 +176,11 @@ def _matching(kind: Kind, items: QuerySet, query: str) -> QuerySet:
     return items.annotate(document=vector(kind.model)).filter(document=search)
 
 
-def _ranked(kind: Kind, items: QuerySet, query: str, *, offset: int, limit: int) -> QuerySet:
+def _ranked(
+    kind: Kind, items: QuerySet, matches: QuerySet, query: str, *, offset: int, limit: int
+) -> QuerySet:
     """The best of the RANK_WINDOW most recent matches first; past them, newest first."""
     search = SearchQuery(query, search_type="websearch", config=CONFIG)
-    matches = _matching(kind, items, query)
     if offset + limit > RANK_WINDOW:
         shown = matches.order_by("-pk")
     else:
@@ -249,7 +250,7 @@ def run(
         else:
             if full_text:
                 matches = _matching(each, items, query)
-                shown = _ranked(each, items, query, offset=offset, limit=limit)
+                shown = _ranked(each, items, matches, query, offset=offset, limit=limit)
             else:
                 matches = shown = _plain(each, items, query)
             # The page and, on each of its rows, how many match (up to the cap): one query.
