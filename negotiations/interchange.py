@@ -722,7 +722,7 @@ class _Importer:
                 ]
             for data in item["outcomes"]:
                 outcome = Outcome(
-                    round=round_,
+                    **in_round,
                     issue=issues[data["issue"]],
                     status=data["status"],
                     text=data["text"],
@@ -733,7 +733,7 @@ class _Importer:
                 ]
             for data in item["positions"]:
                 position = Position(
-                    round=round_,
+                    **in_round,
                     party=parties[data["party"]],
                     issue=issues[data["issue"]],
                     stance=data["stance"],
@@ -748,7 +748,7 @@ class _Importer:
                 ]
             for data in item["statements"]:
                 statement = Statement(
-                    round=round_,
+                    **in_round,
                     person=people[data["person"]],
                     said_on=data["said_on"],
                     text=data["text"],

@@ -293,8 +293,8 @@ class Round(models.Model):
         saved = getattr(self, "_saved", None)
         super().save(*args, **kwargs)
         if saved is not None and saved != (self.negotiation_id, self.published):
-            # Its hosts and delegations carry both (see InRound).
-            for model in (RoundHost, Delegation):
+            # Its parts carry both (see InRound).
+            for model in IN_ROUND:
                 model.objects.filter(round=self).update(
                     negotiation=self.negotiation_id, published=self.published
                 )
@@ -334,8 +334,9 @@ class InRoundQuerySet(models.QuerySet):
 
 class InRound(models.Model):
     """A row of one round that also carries the round's negotiation and whether it is
-    published, kept equal to them by `save` and by `Round.save`. The parties taking part
-    in a negotiation's published rounds are then read from one index, with no join to
+    published, kept equal to them by `save` and by `Round.save`. What readers may see of
+    a negotiation (the parties taking part, the outcomes, positions and statements a
+    search or a page lists) is then read from the row's own indexes, with no join to
     10,000 rounds to check each row's."""
 
     negotiation = models.ForeignKey(
@@ -418,7 +419,7 @@ class DelegationMember(models.Model):
         return f"{self.person} ({self.role})" if self.role else str(self.person)
 
 
-class Outcome(models.Model):
+class Outcome(InRound):
     class Status(models.TextChoices):
         NOT_DISCUSSED = "not-discussed", "Not discussed"
         RAISED = "raised", "Raised"
@@ -462,7 +463,7 @@ class Outcome(models.Model):
             raise ValidationError({"issue": "This issue belongs to another negotiation."})
 
 
-class Position(models.Model):
+class Position(InRound):
     class Stance(models.TextChoices):
         DEMAND = "demand", "Demand"
         OFFER = "offer", "Offer"
@@ -530,7 +531,7 @@ class Position(models.Model):
             raise ValidationError(errors)
 
 
-class Statement(models.Model):
+class Statement(InRound):
     round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="statements")
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="statements")
     said_on = models.DateField(null=True, blank=True)
@@ -613,3 +614,7 @@ class StatementCitation(models.Model):
 
     def __str__(self) -> str:
         return str(self.source)
+
+
+# The rows that carry their round's negotiation and state, which `Round.save` keeps equal.
+IN_ROUND = (RoundHost, Delegation, Outcome, Position, Statement)

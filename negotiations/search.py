@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVector
 from django.db import connection
-from django.db.models import F, Func, IntegerField, Q, QuerySet, Subquery
+from django.db.models import Exists, F, Func, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -21,13 +21,17 @@ from .models import (
     Delegation,
     DelegationMember,
     Outcome,
+    OutcomeCitation,
     Party,
     Person,
     Position,
+    PositionCitation,
     Round,
+    RoundCitation,
     RoundHost,
     Source,
     Statement,
+    StatementCitation,
 )
 
 CONFIG = "english"
@@ -77,11 +81,14 @@ BY_SLUG = {kind.slug: kind for kind in KINDS}
 
 
 # However many items match, a search reads a bounded number of them: it counts up to
-# COUNT_CAP ("1000+" beyond), and ranks the RANK_WINDOW most recently logged matches,
-# then lists any further ones newest first. A word found in 10,000 rounds then costs
-# what a word found in 200 does.
+# COUNT_CAP ("1000+" beyond; OVERVIEW_CAP when every kind is shown), and ranks the
+# RANK_WINDOW most recently logged matches, then lists any further ones newest first.
+# A word found in 10,000 rounds then costs what a word found in 200 does.
 COUNT_CAP = 1000
 RANK_WINDOW = 200
+# The overview of every kind shows a few of each and counts no further than this; a
+# kind's own page counts to COUNT_CAP.
+OVERVIEW_CAP = 100
 
 
 @dataclass
@@ -90,6 +97,14 @@ class Group:
     results: list
     count: int
     capped: bool = False  # more than `count` match
+
+
+class Probe(Exists):
+    """EXISTS, checked row by row through an index. PostgreSQL would otherwise hash the
+    whole subquery (every citation of every negotiation) as soon as it expects to check
+    more than a few rows; an OFFSET, even of none, keeps it from doing so."""
+
+    template = "EXISTS(%(subquery)s OFFSET 0)"
 
 
 def _readable(kind: Kind, negotiation) -> QuerySet:
@@ -104,41 +119,46 @@ def _readable(kind: Kind, negotiation) -> QuerySet:
             Position: ["round__negotiation", "issue", "party"],
             Statement: ["round__negotiation", "person"],
         }[model]
-        items = model.objects.filter(round__published=True).select_related(*related)
-        return items.filter(round__negotiation=negotiation) if negotiation else items
+        # Their own copy of the round's negotiation and state (models.InRound).
+        items = model.objects.filter(published=True).select_related(*related)
+        return items.filter(negotiation=negotiation) if negotiation else items
     if model is Source:
-        # A source is readable once a published round, or something in one, cites it.
+        # A source is readable once a published round, or something in one, cites it:
+        # a probe of each citation index per source, never a join of every citation.
         cited = (
-            Q(rounds__published=True)
-            | Q(outcomes__round__published=True)
-            | Q(positions__round__published=True)
-            | Q(statements__round__published=True)
+            Probe(RoundCitation.objects.filter(source=OuterRef("pk"), round__published=True))
+            | Probe(OutcomeCitation.objects.filter(source=OuterRef("pk"), outcome__published=True))
+            | Probe(
+                PositionCitation.objects.filter(source=OuterRef("pk"), position__published=True)
+            )
+            | Probe(
+                StatementCitation.objects.filter(source=OuterRef("pk"), statement__published=True)
+            )
         )
-        ids = Source.objects.filter(cited)
-        if negotiation:
-            ids = ids.filter(negotiation=negotiation)
-        return Source.objects.filter(pk__in=ids.values("pk")).select_related("negotiation")
+        sources = Source.objects.filter(cited).select_related("negotiation")
+        return sources.filter(negotiation=negotiation) if negotiation else sources
     if model is Person:
         people = Person.objects.select_related("party")
         if negotiation:  # those who sat at the table or spoke in it
-            in_it = {"round__negotiation": negotiation, "round__published": True}
+            in_it = {"negotiation": negotiation, "published": True}
             people = people.filter(
-                Q(pk__in=Statement.objects.filter(**in_it).values("person"))
-                | Q(
-                    pk__in=DelegationMember.objects.filter(
-                        delegation__round__negotiation=negotiation,
-                        delegation__round__published=True,
-                    ).values("person")
+                Exists(Statement.objects.filter(**in_it, person=OuterRef("pk")))
+                | Exists(
+                    DelegationMember.objects.filter(
+                        person=OuterRef("pk"),
+                        delegation__negotiation=negotiation,
+                        delegation__published=True,
+                    )
                 )
             )
         return people
     parties = Party.objects.all()
     if negotiation:
-        in_it = {"round__negotiation": negotiation, "round__published": True}
+        in_it = {"negotiation": negotiation, "published": True, "party": OuterRef("pk")}
         parties = parties.filter(
-            Q(pk__in=Delegation.objects.filter(**in_it).values("party"))
-            | Q(pk__in=RoundHost.objects.filter(**in_it).values("party"))
-            | Q(pk__in=Position.objects.filter(**in_it).values("party"))
+            Exists(Delegation.objects.filter(**in_it))
+            | Exists(RoundHost.objects.filter(**in_it))
+            | Exists(Position.objects.filter(**in_it))
         )
     return parties
 
@@ -224,9 +244,9 @@ def highlight(snippet: str) -> SafeString:
     return mark_safe(marked)  # everything but our own <mark> is escaped
 
 
-def _capped_count(kind: Kind, matches: QuerySet) -> Subquery:
-    """How many items match, counting no further than COUNT_CAP + 1, as a subquery."""
-    first = matches.order_by().values("pk")[: COUNT_CAP + 1]
+def _capped_count(kind: Kind, matches: QuerySet, cap: int) -> Subquery:
+    """How many items match, counting no further than `cap` + 1, as a subquery."""
+    first = matches.order_by().values("pk")[: cap + 1]
     counted = kind.model.objects.filter(pk__in=first).order_by()
     return Subquery(
         counted.annotate(n=Func(F("pk"), function="COUNT", output_field=IntegerField())).values("n")
@@ -240,12 +260,12 @@ def run(
     if not _words(query):
         return []
     full_text = connection.vendor == "postgresql"
-    groups = []
+    groups, cap = [], COUNT_CAP if kind in BY_SLUG else OVERVIEW_CAP
     for each in [BY_SLUG[kind]] if kind in BY_SLUG else KINDS:
         items = _readable(each, negotiation)
         if each.model in (Person, Party):
             # Few enough to read at once: the count and the page from one query.
-            named = list(items.filter(_names(query)).order_by("name")[: COUNT_CAP + 1])
+            named = list(items.filter(_names(query)).order_by("name")[: cap + 1])
             count, results = len(named), named[offset : offset + limit]
         else:
             if full_text:
@@ -254,15 +274,15 @@ def run(
             else:
                 matches = shown = _plain(each, items, query)
             # The page and, on each of its rows, how many match (up to the cap): one query.
-            results = list(shown.annotate(total=_capped_count(each, matches))[offset:][:limit])
+            results = list(shown.annotate(total=_capped_count(each, matches, cap))[offset:][:limit])
             if results:
                 count = results[0].total
             else:  # past the last page, or nothing at all
-                count = matches.order_by()[: COUNT_CAP + 1].count() if offset else 0
+                count = matches.order_by()[: cap + 1].count() if offset else 0
         if not count:
             continue
         for item in results:
             if getattr(item, "snippet", None):
                 item.highlighted = highlight(item.snippet)
-        groups.append(Group(each, results, min(count, COUNT_CAP), capped=count > COUNT_CAP))
+        groups.append(Group(each, results, min(count, cap), capped=count > cap))
     return groups

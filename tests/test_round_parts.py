@@ -1,5 +1,6 @@
-"""Hosts and delegations carry their round's negotiation and published state (models.InRound),
-for the timeline's party filter. Every way a round or its rows change keeps them equal."""
+"""Hosts, delegations, outcomes, positions and statements carry their round's negotiation
+and published state (models.InRound), for the timeline's party filter, search and the
+person and issue pages. Every way a round or its rows change keeps them equal."""
 
 import json
 
@@ -7,18 +8,26 @@ import pytest
 from django.test import Client
 
 from negotiations.interchange import export_negotiation, import_negotiation
-from negotiations.models import Delegation, Round, RoundHost
+from negotiations.models import IN_ROUND, Round, RoundHost
 
-from .factories import DelegationFactory, NegotiationFactory, PartyFactory, RoundFactory
+from .factories import (
+    DelegationFactory,
+    NegotiationFactory,
+    OutcomeFactory,
+    PartyFactory,
+    PositionFactory,
+    RoundFactory,
+    StatementFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
 
 def carried(round_: Round) -> set[tuple[int, bool]]:
-    """What the round's hosts and delegations say about its negotiation and state."""
-    rows = [*RoundHost.objects.filter(round=round_), *Delegation.objects.filter(round=round_)]
-    assert rows, "the round needs a host and a delegation for this test to mean anything"
-    return {(row.negotiation_id, row.published) for row in rows}
+    """What the round's parts say about its negotiation and state."""
+    rows = {model: list(model.objects.filter(round=round_)) for model in IN_ROUND}
+    assert all(rows.values()), "the round needs one row of each kind for this test to mean anything"
+    return {(row.negotiation_id, row.published) for each in rows.values() for row in each}
 
 
 @pytest.fixture
@@ -26,6 +35,9 @@ def hosted():
     round_ = RoundFactory(published=False)
     round_.hosts.add(PartyFactory())  # a bulk insert, not RoundHost.save
     DelegationFactory(round=round_)
+    OutcomeFactory(round=round_)
+    PositionFactory(round=round_)
+    StatementFactory(round=round_)
     return round_
 
 

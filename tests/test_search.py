@@ -10,6 +10,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from negotiations import search
 from negotiations.models import (
     Outcome,
     OutcomeCitation,
@@ -221,6 +222,30 @@ def test_results_of_one_kind_are_paged(client):
     assert hits(client.get(SEARCH, {"q": "harbour", "kind": "rounds", "page": "abc"})) == hits(
         first
     )
+
+
+def test_counts_stop_at_a_cap_lower_in_the_overview_than_on_a_kinds_page(client, monkeypatch):
+    """However many match, a search counts so far and no further: OVERVIEW_CAP when every
+    kind is shown, COUNT_CAP on one kind's pages. Beyond it the count reads "N+"."""
+    monkeypatch.setattr(search, "OVERVIEW_CAP", 6)
+    monkeypatch.setattr(search, "COUNT_CAP", 9)
+    negotiation = NegotiationFactory(slug=SLUG)
+    for number in range(1, 9):
+        RoundFactory(negotiation=negotiation, number=number, summary="Harbour access.")
+
+    overview = client.get(SEARCH, {"q": "harbour"}).content.decode()
+    assert '<span class="meta">(6+)</span>' in overview
+    assert "More than 6 rounds match" in overview
+    assert '<a href="?q=harbour&amp;kind=rounds">More than 6 rounds</a>' in overview
+    one_kind = client.get(SEARCH, {"q": "harbour", "kind": "rounds"}).content.decode()
+    assert '<span class="meta">(8)</span>' in one_kind  # under this page's cap: exact
+    assert "More than" not in one_kind
+
+    for number in range(9, 12):
+        RoundFactory(negotiation=negotiation, number=number, summary="Harbour access.")
+    one_kind = client.get(SEARCH, {"q": "harbour", "kind": "rounds"}).content.decode()
+    assert '<span class="meta">(9+)</span>' in one_kind
+    assert "More than 9 rounds match" in one_kind
 
 
 # --- 3. Drafts --------------------------------------------------------------------------

@@ -446,7 +446,7 @@ def issue_detail(request: HttpRequest, slug: str, issue: str) -> HttpResponse:
     page = Paginator(rounds, LIST_PAGE).get_page(request.GET.get("page"))
     shown = [r.pk for r in page.object_list]
     outcome_in = {o.round_id: o for o in Outcome.objects.filter(issue=issue, round__in=shown)}
-    published = Position.objects.filter(issue=issue, round__published=True)
+    published = Position.objects.filter(issue=issue, published=True)
     # Who answered whom, as bare ids: the chains are traced over all of them, and only
     # the positions drawn on this page (its rounds, its chains) are loaded whole.
     links = [
@@ -526,7 +526,7 @@ def party_detail(request: HttpRequest, slug: str) -> HttpResponse:
         pk__in=Round.objects.published().filter(taking_part(party)).values("negotiation")
     ).order_by("title")
     statements = (
-        Statement.objects.filter(person__party=party, round__published=True)
+        Statement.objects.filter(person__party=party, published=True)
         .select_related("person", "round__negotiation")
         .order_by(F("said_on").desc(nulls_last=True), "-id")[:10]
     )
@@ -548,7 +548,7 @@ def party_detail(request: HttpRequest, slug: str) -> HttpResponse:
 def person_detail(request: HttpRequest, slug: str) -> HttpResponse:
     person = get_object_or_404(Person.objects.select_related("party"), slug=slug)
     memberships = (
-        DelegationMember.objects.filter(person=person, delegation__round__published=True)
+        DelegationMember.objects.filter(person=person, delegation__published=True)
         .select_related("delegation__party", "delegation__round__negotiation")
         .order_by(
             F("delegation__round__start_date").desc(nulls_last=True),
@@ -557,7 +557,7 @@ def person_detail(request: HttpRequest, slug: str) -> HttpResponse:
     )
     page = Paginator(memberships, LIST_PAGE).get_page(request.GET.get("page"))
     statements = Paginator(
-        Statement.objects.filter(person=person, round__published=True)
+        Statement.objects.filter(person=person, published=True)
         .select_related("round__negotiation")
         .prefetch_related(_sources_in_order("statementcitation"))
         .order_by(F("said_on").desc(nulls_last=True), "-id"),
