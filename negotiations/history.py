@@ -72,7 +72,9 @@ class _Names:
 
 
 def _fields(history_model) -> list[db.Field]:
-    return [f for f in history_model.tracked_fields if f.name not in IGNORED]
+    """The facts a record shows: not the copies of their round a row keeps for fast
+    reading (InRound, DelegationMember), which nobody edits."""
+    return [f for f in history_model.tracked_fields if f.name not in IGNORED and f.editable]
 
 
 def _display(f: db.Field, value, names: _Names) -> str:

@@ -714,6 +714,7 @@ class _Importer:
                 members += [
                     DelegationMember(
                         delegation=delegation,
+                        **round_.member_copy(),
                         person=people[m["person"]],
                         role=m["role"],
                         is_head=m["is_head"],

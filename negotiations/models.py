@@ -290,29 +290,48 @@ class Round(models.Model):
         # older one can be recognised as a conflict (see views/analyst.py).
         if not self._state.adding:
             self.version += 1
-        saved = getattr(self, "_saved", None)
+        saved = getattr(self, "_saved", {})
         super().save(*args, **kwargs)
-        if saved is not None and saved != (self.negotiation_id, self.published):
+        now = self._copied()
+        changed = {name for name, value in saved.items() if now.get(name, value) != value}
+        if changed & {"negotiation_id", "published"}:
             # Its parts carry both (see InRound).
             for model in IN_ROUND:
                 model.objects.filter(round=self).update(
                     negotiation=self.negotiation_id, published=self.published
                 )
-        self._saved = (self.negotiation_id, self.published)
+        if changed & {"published", "start_date", "number"}:
+            DelegationMember.objects.filter(delegation__round=self).update(**self.member_copy())
+        self._saved = now
 
     def get_absolute_url(self) -> str:
         return reverse("round", args=[self.negotiation.slug, self.number])
 
+    def _copied(self) -> dict:
+        """The values of the fields the round's rows keep copies of, as loaded."""
+        return {name: self.__dict__[name] for name in COPIED if name in self.__dict__}
+
+    def member_copy(self) -> dict:
+        """What a delegation member keeps of the round (see DelegationMember)."""
+        return {
+            "published": self.published,
+            "round_start_date": self.start_date,
+            "round_number": self.number,
+        }
+
     @classmethod
     def from_db(cls, db, field_names, values, **kwargs):
         round_ = super().from_db(db, field_names, values, **kwargs)
-        if "negotiation_id" in round_.__dict__ and "published" in round_.__dict__:
-            round_._saved = (round_.negotiation_id, round_.published)
+        round_._saved = round_._copied()
         return round_
 
     @property
     def ended_on(self):
         return self.end_date or self.start_date
+
+
+# The fields of a round that its rows keep copies of (InRound, DelegationMember).
+COPIED = ("negotiation_id", "published", "start_date", "number")
 
 
 class InRoundQuerySet(models.QuerySet):
@@ -394,16 +413,47 @@ class Delegation(InRound):
     def __str__(self) -> str:
         return f"{self.party} at {self.round}"
 
+    def save(self, *args, **kwargs) -> None:
+        adding = self._state.adding
+        super().save(*args, **kwargs)
+        if not adding:  # it may have moved to another round
+            self.members.update(**self.round.member_copy())
+
+
+class DelegationMemberQuerySet(models.QuerySet):
+    def bulk_create(self, objs, *args, **kwargs):
+        """Fill in each row's copy of its round where the caller did not."""
+        objs = list(objs)
+        missing = {obj.delegation_id for obj in objs if obj.round_number is None}
+        if missing:
+            rounds = {
+                delegation.pk: delegation.round
+                for delegation in Delegation.objects.filter(pk__in=missing).select_related("round")
+            }
+            for obj in objs:
+                if obj.round_number is None:
+                    obj.copy_round(rounds[obj.delegation_id])
+        return super().bulk_create(objs, *args, **kwargs)
+
 
 class DelegationMember(models.Model):
     delegation = models.ForeignKey(Delegation, on_delete=models.CASCADE, related_name="members")
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="memberships")
     role = models.CharField(max_length=300, blank=True)
     is_head = models.BooleanField(default=False, help_text="Led the delegation.")
+    # Copies of the round's state, start date and number, kept equal by `save`,
+    # `Delegation.save` and `Round.save`: a person's rounds, newest first, are read off
+    # one index (migration 0008) and not sorted from thousands of rounds.
+    published = models.BooleanField(default=False, editable=False)
+    round_start_date = models.DateField(null=True, editable=False)
+    round_number = models.PositiveIntegerField(null=True, editable=False)
     history = HistoricalRecords()
+
+    objects = DelegationMemberQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]
+        # membership_by_person_idx: see migration 0008.
         constraints = [
             models.UniqueConstraint(
                 fields=["delegation", "person"], name="person_once_per_delegation"
@@ -417,6 +467,14 @@ class DelegationMember(models.Model):
 
     def __str__(self) -> str:
         return f"{self.person} ({self.role})" if self.role else str(self.person)
+
+    def save(self, *args, **kwargs) -> None:
+        self.copy_round(self.delegation.round)
+        super().save(*args, **kwargs)
+
+    def copy_round(self, round_: Round) -> None:
+        for name, value in round_.member_copy().items():
+            setattr(self, name, value)
 
 
 class Outcome(InRound):
@@ -547,6 +605,7 @@ class Statement(InRound):
 
     class Meta:
         ordering = ["id"]
+        # statement_by_person_idx: see migration 0008.
 
     def __str__(self) -> str:
         return f"{self.person}: “{self.text[:60]}”"

@@ -547,13 +547,11 @@ def party_detail(request: HttpRequest, slug: str) -> HttpResponse:
 @require_GET
 def person_detail(request: HttpRequest, slug: str) -> HttpResponse:
     person = get_object_or_404(Person.objects.select_related("party"), slug=slug)
+    # Newest first, on the member's copy of its round's date and number (one index).
     memberships = (
-        DelegationMember.objects.filter(person=person, delegation__published=True)
+        DelegationMember.objects.filter(person=person, published=True)
         .select_related("delegation__party", "delegation__round__negotiation")
-        .order_by(
-            F("delegation__round__start_date").desc(nulls_last=True),
-            "-delegation__round__number",
-        )
+        .order_by(F("round_start_date").desc(nulls_last=True), "-round_number", "-id")
     )
     page = Paginator(memberships, LIST_PAGE).get_page(request.GET.get("page"))
     statements = Paginator(
