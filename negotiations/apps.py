@@ -6,6 +6,7 @@ class NegotiationsConfig(AppConfig):
     verbose_name = "Negotiations"
 
     def ready(self) -> None:
-        from . import cache
+        from . import cache, derived
 
         cache.connect_signals()
+        derived.connect_signals()

@@ -20,6 +20,7 @@ from django.db import IntegrityError, connections, models, router, transaction
 from django.utils import timezone
 
 from . import cache as reader_cache
+from . import derived
 from .models import (
     SLUG_PATTERN,
     Delegation,
@@ -618,6 +619,8 @@ class _Importer:
         ]
         self.create(Round, rounds)
         self.create_round_parts(rounds, parties, people, issues, sources)
+        # Bulk writes send no signals: each issue's changes and chains are worked out here.
+        derived.refresh(issues.values())
         return ImportResult(
             negotiation=negotiation,
             replaced=existing is not None,

@@ -302,13 +302,21 @@ class Round(models.Model):
                 )
         if changed & {"published", "start_date", "number"}:
             DelegationMember.objects.filter(delegation__round=self).update(**self.member_copy())
+        if changed & {"published", "status", "start_date", "number"}:
+            # Where it stands in its issues' histories and chains (see derived).
+            from . import derived
+
+            derived.refresh_moves(derived.issues_of(self.outcomes.values_list("issue", flat=True)))
+            derived.refresh_chains(
+                derived.issues_of(self.positions.values_list("issue", flat=True))
+            )
         self._saved = now
 
     def get_absolute_url(self) -> str:
         return reverse("round", args=[self.negotiation.slug, self.number])
 
     def _copied(self) -> dict:
-        """The values of the fields the round's rows keep copies of, as loaded."""
+        """The values of the COPIED fields, as loaded."""
         return {name: self.__dict__[name] for name in COPIED if name in self.__dict__}
 
     def member_copy(self) -> dict:
@@ -330,8 +338,9 @@ class Round(models.Model):
         return self.end_date or self.start_date
 
 
-# The fields of a round that its rows keep copies of (InRound, DelegationMember).
-COPIED = ("negotiation_id", "published", "start_date", "number")
+# The fields of a round whose change reaches its rows: their copies (InRound,
+# DelegationMember) and the issues' histories and chains (derived).
+COPIED = ("negotiation_id", "published", "status", "start_date", "number")
 
 
 class InRoundQuerySet(models.QuerySet):
@@ -372,6 +381,13 @@ class InRound(models.Model):
         self.negotiation_id = self.round.negotiation_id
         self.published = self.round.published
         super().save(*args, **kwargs)
+
+    @classmethod
+    def from_db(cls, db, field_names, values, **kwargs):
+        row = super().from_db(db, field_names, values, **kwargs)
+        if "issue_id" in row.__dict__:  # a row moved to another issue leaves it (derived)
+            row._loaded_issue = row.issue_id
+        return row
 
 
 class RoundHost(InRound):
@@ -498,6 +514,11 @@ class Outcome(InRound):
     sources = models.ManyToManyField(
         Source, through="OutcomeCitation", blank=True, related_name="outcomes"
     )
+    move = models.PositiveIntegerField(
+        null=True,
+        editable=False,
+        help_text="Its place among the outcomes that changed the issue's status (derived).",
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -507,7 +528,12 @@ class Outcome(InRound):
                 fields=["round", "issue"], name="one_outcome_per_issue_per_round"
             ),
         ]
-        indexes = [models.Index(fields=["issue", "round"], name="outcome_issue_round_idx")]
+        indexes = [
+            models.Index(fields=["issue", "round"], name="outcome_issue_round_idx"),
+            models.Index(
+                fields=["issue", "move"], condition=Q(move__isnull=False), name="outcome_moves_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.issue}: {self.get_status_display()}"
@@ -550,6 +576,12 @@ class Position(InRound):
     sources = models.ManyToManyField(
         Source, through="PositionCitation", blank=True, related_name="positions"
     )
+    # Its place in the issue's chains of answers (see derived): the chain, its place in
+    # the chain (depth first), its depth, the chain's length.
+    chain = models.PositiveIntegerField(null=True, editable=False)
+    chain_link = models.PositiveIntegerField(null=True, editable=False)
+    chain_depth = models.PositiveIntegerField(null=True, editable=False)
+    chain_size = models.PositiveIntegerField(null=True, editable=False)
     history = HistoricalRecords()
 
     class Meta:
@@ -559,7 +591,14 @@ class Position(InRound):
                 condition=~Q(responds_to=F("id")), name="position_does_not_answer_itself"
             ),
         ]
-        indexes = [models.Index(fields=["issue", "party"], name="position_issue_party_idx")]
+        indexes = [
+            models.Index(fields=["issue", "party"], name="position_issue_party_idx"),
+            models.Index(
+                fields=["issue", "chain", "chain_link"],
+                condition=Q(chain__isnull=False),
+                name="position_chains_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.party} {self.get_stance_display().lower()} on {self.issue}"

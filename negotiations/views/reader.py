@@ -2,7 +2,6 @@
 
 from collections import defaultdict
 from datetime import date
-from typing import NamedTuple
 
 from django.core.paginator import Paginator
 from django.db import Error as DatabaseError
@@ -384,47 +383,37 @@ def board(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
-CHAIN_START, CHAIN_END = 3, 5
+CHAIN_START, CHAIN_END = 3, 5  # a long chain shows its opening and its latest links
+CHAINS_PER_PAGE = 10
 
 
-def _shorten(chain: list) -> dict:
-    """A long chain is drawn as its opening links, a count, and its latest links."""
-    if len(chain) <= CHAIN_START + CHAIN_END + 1:
-        return {"start": chain, "skipped": 0, "end": []}
-    return {
-        "start": chain[:CHAIN_START],
-        "skipped": len(chain) - CHAIN_START - CHAIN_END,
-        "end": chain[-CHAIN_END:],
-    }
-
-
-class Link(NamedTuple):
-    """A position as the lineage needs it."""
-
-    pk: int
-    responds_to_id: int | None
-    party_id: int
-
-
-def _lineage(positions: list[Link]) -> list[list[tuple[int, Link]]]:
-    """Chains of positions that answer one another, as (depth, position) lists, one per
-    opening position, depth-first. Only chains of two or more."""
-    by_id = {p.pk: p for p in positions}
-    answers: dict[int, list[Position]] = defaultdict(list)
-    for position in positions:
-        if position.responds_to_id in by_id:
-            answers[position.responds_to_id].append(position)
-    chains = []
-    for position in positions:
-        if position.responds_to_id in by_id or position.pk not in answers:
-            continue
-        chain, stack = [], [(0, position)]
-        while stack:
-            depth, node = stack.pop()
-            chain.append((depth, node))
-            stack.extend((depth + 1, a) for a in reversed(answers[node.pk]))
-        chains.append(chain)
-    return chains
+def _chains(issue: Issue, page_number) -> tuple:
+    """A page of the issue's chains of answers, each as its opening links, the number of
+    links skipped, and its latest links: read off the stored chains (see derived)."""
+    openings = Position.objects.filter(issue=issue, chain__isnull=False, chain_link=0)
+    chains = Paginator(openings.order_by("chain").values_list("chain", flat=True), CHAINS_PER_PAGE)
+    page = chains.get_page(page_number)
+    shown = list(page.object_list)
+    drawn = (
+        Position.objects.filter(issue=issue, chain__in=shown)
+        .filter(
+            Q(chain_size__lte=CHAIN_START + CHAIN_END + 1)
+            | Q(chain_link__lt=CHAIN_START)
+            | Q(chain_link__gte=F("chain_size") - CHAIN_END)
+        )
+        .select_related("party", "round")
+        .order_by("chain", "chain_link")
+    )
+    by_chain = {number: {"start": [], "skipped": 0, "end": []} for number in shown}
+    for position in drawn:
+        chain = by_chain[position.chain]
+        long = position.chain_size > CHAIN_START + CHAIN_END + 1
+        part = "end" if long and position.chain_link >= CHAIN_START else "start"
+        chain[part].append((position.chain_depth, position))
+        if long:
+            chain["skipped"] = position.chain_size - CHAIN_START - CHAIN_END
+    page.object_list = list(by_chain.values())
+    return page
 
 
 @require_GET
@@ -433,46 +422,27 @@ def issue_detail(request: HttpRequest, slug: str, issue: str) -> HttpResponse:
         Issue.objects.select_related("negotiation"), negotiation__slug=slug, slug=issue
     )
     negotiation = issue.negotiation
-    # The outcomes that changed the issue's status, read as ids; the history pages back
-    # in time (page 1 holds the latest changes) and only the page shown is loaded.
-    moves = status.moves(issue)
-    history = Paginator(moves[::-1], MOVES_PER_PAGE).get_page(request.GET.get("history"))
-    shown_moves = Outcome.objects.select_related("round").in_bulk(
-        [*history.object_list, *moves[-1:]]
+    # The outcomes that changed the issue's status, stored in order (see derived): the
+    # history pages back in time, page 1 holding the latest changes.
+    moves = Outcome.objects.filter(issue=issue, move__isnull=False).select_related("round")
+    history = Paginator(moves.order_by("-move"), MOVES_PER_PAGE).get_page(
+        request.GET.get("history")
     )
-    current = shown_moves[moves[-1]] if moves else None
+    # The latest change: the first on page 1, the one numbered as many as there are.
+    count = history.paginator.count
+    current = history[0] if history.number == 1 and count else moves.filter(move=count).first()
 
     rounds = _published_rounds(negotiation).filter(taking_up(issue)).chronological()
     page = Paginator(rounds, LIST_PAGE).get_page(request.GET.get("page"))
     shown = [r.pk for r in page.object_list]
     outcome_in = {o.round_id: o for o in Outcome.objects.filter(issue=issue, round__in=shown)}
     published = Position.objects.filter(issue=issue, published=True)
-    # Who answered whom, as bare ids: the chains are traced over all of them, and only
-    # the positions drawn on this page (its rounds, its chains) are loaded whole.
-    links = [
-        Link(*row)
-        for row in published.order_by(*status.oldest_first(), "id").values_list(
-            "pk", "responds_to_id", "party_id"
-        )
-    ]
-    parties = list(Party.objects.filter(pk__in={link.party_id for link in links}).order_by("name"))
-    chains = Paginator(_lineage(links), 10).get_page(request.GET.get("chains"))
-    chains.object_list = [_shorten(chain) for chain in chains.object_list]
-    drawn = {
-        link.pk
-        for chain in chains.object_list
-        for part in (chain["start"], chain["end"])
-        for _, link in part
-    }
-    loaded = published.filter(Q(round__in=shown) | Q(pk__in=drawn)).select_related("party", "round")
-    by_pk = {position.pk: position for position in loaded.order_by("id")}
-    for chain in chains.object_list:
-        for part in ("start", "end"):
-            chain[part] = [(depth, by_pk[link.pk]) for depth, link in chain[part]]
+    parties = list(
+        Party.objects.filter(Exists(published.filter(party=OuterRef("pk")))).order_by("name")
+    )
     positions_in: dict[tuple[int, int], list[Position]] = defaultdict(list)
-    for position in by_pk.values():
-        if position.round_id in shown:
-            positions_in[position.round_id, position.party_id].append(position)
+    for position in published.filter(round__in=shown).order_by("id"):
+        positions_in[position.round_id, position.party_id].append(position)
     rows = [
         (r, outcome_in.get(r.pk), [positions_in.get((r.pk, p.pk), []) for p in parties])
         for r in page.object_list
@@ -484,12 +454,12 @@ def issue_detail(request: HttpRequest, slug: str, issue: str) -> HttpResponse:
             "negotiation": negotiation,
             "issue": issue,
             "current": current,
-            "moves": [shown_moves[pk] for pk in reversed(history.object_list)],
+            "moves": list(history.object_list)[::-1],
             "history": history,
             "parties": parties,
             "rows": rows,
             "page": page,
-            "chains": chains,
+            "chains": _chains(issue, request.GET.get("chains")),
         },
     )
 
