@@ -306,10 +306,8 @@ class Round(models.Model):
             # Where it stands in its issues' histories and chains (see derived).
             from . import derived
 
-            derived.refresh_moves(derived.issues_of(self.outcomes.values_list("issue", flat=True)))
-            derived.refresh_chains(
-                derived.issues_of(self.positions.values_list("issue", flat=True))
-            )
+            derived.refresh_moves(self.outcomes.values_list("issue", flat=True))
+            derived.refresh_chains(self.positions.values_list("issue", flat=True))
         self._saved = now
 
     def get_absolute_url(self) -> str:
@@ -529,7 +527,10 @@ class Outcome(InRound):
             ),
         ]
         indexes = [
-            models.Index(fields=["issue", "round"], name="outcome_issue_round_idx"),
+            # The rounds taking an issue up (its page), read from the index alone.
+            models.Index(
+                fields=["issue", "round"], include=["published"], name="outcome_issue_round_idx"
+            ),
             models.Index(
                 fields=["issue", "move"], condition=Q(move__isnull=False), name="outcome_moves_idx"
             ),
@@ -593,6 +594,9 @@ class Position(InRound):
         ]
         indexes = [
             models.Index(fields=["issue", "party"], name="position_issue_party_idx"),
+            models.Index(
+                fields=["issue", "round"], include=["published"], name="position_issue_round_idx"
+            ),
             models.Index(
                 fields=["issue", "chain", "chain_link"],
                 condition=Q(chain__isnull=False),

@@ -45,8 +45,9 @@ def stored_chains(issue: Issue) -> list[list[tuple[int, str]]]:
 def worked_out_afresh(issue: Issue) -> tuple[list, list]:
     """What the rules give from scratch, in the shapes above."""
     issue = Issue.objects.select_related("negotiation").get(pk=issue.pk)
-    by_pk = Outcome.objects.select_related("round").in_bulk(status.moves(issue))
-    moves = [(by_pk[pk].round.number, by_pk[pk].status) for pk in status.moves(issue)]
+    changes = status.moves([issue])[issue.pk]
+    by_pk = Outcome.objects.select_related("round").in_bulk(changes)
+    moves = [(by_pk[pk].round.number, by_pk[pk].status) for pk in changes]
     links = Position.objects.filter(issue=issue, published=True).order_by(
         *status.oldest_first(), "id"
     )
@@ -176,9 +177,13 @@ def test_deleting_a_negotiation_works_out_nothing_for_issues_that_go_with_it(iss
     monkeypatch.setattr(derived, "refresh_chains", worked.append)
 
     issue.negotiation.delete()
-
     assert worked == []
     assert not Outcome.objects.exists()
+
+    more = OutcomeFactory(round=held(IssueFactory(negotiation=NegotiationFactory()), 1))
+    assert len(worked) == 1  # saving one works out its issue
+    Issue.objects.filter(pk=more.issue_id).delete()  # as the admin's bulk delete does
+    assert len(worked) == 1
 
 
 def test_the_issue_page_lists_the_stored_changes_latest_page_first(client, issue):

@@ -11,6 +11,7 @@ from django.db.models import (
     Count,
     Exists,
     F,
+    Max,
     OuterRef,
     Prefetch,
     Q,
@@ -385,35 +386,30 @@ def board(request: HttpRequest, slug: str) -> HttpResponse:
 
 CHAIN_START, CHAIN_END = 3, 5  # a long chain shows its opening and its latest links
 CHAINS_PER_PAGE = 10
+LONG_CHAIN = CHAIN_START + CHAIN_END + 1
 
 
-def _chains(issue: Issue, page_number) -> tuple:
-    """A page of the issue's chains of answers, each as its opening links, the number of
-    links skipped, and its latest links: read off the stored chains (see derived)."""
-    openings = Position.objects.filter(issue=issue, chain__isnull=False, chain_link=0)
-    chains = Paginator(openings.order_by("chain").values_list("chain", flat=True), CHAINS_PER_PAGE)
-    page = chains.get_page(page_number)
-    shown = list(page.object_list)
-    drawn = (
-        Position.objects.filter(issue=issue, chain__in=shown)
-        .filter(
-            Q(chain_size__lte=CHAIN_START + CHAIN_END + 1)
-            | Q(chain_link__lt=CHAIN_START)
-            | Q(chain_link__gte=F("chain_size") - CHAIN_END)
-        )
-        .select_related("party", "round")
-        .order_by("chain", "chain_link")
-    )
-    by_chain = {number: {"start": [], "skipped": 0, "end": []} for number in shown}
-    for position in drawn:
+def _numbered_page(count: int, per_page: int, number, *, latest_first=False):
+    """A page of the numbers 1…count, which is what stored changes and chains are
+    numbered: the page says which to read, without reading any."""
+    numbers = range(count, 0, -1) if latest_first else range(1, count + 1)
+    return Paginator(numbers, per_page).get_page(number)
+
+
+def _chains(chains, drawn: list[Position]) -> None:
+    """Turn the page of chain numbers into chains: their opening links, the number of links
+    skipped, and their latest links."""
+    by_chain = {n: {"start": [], "skipped": 0, "end": []} for n in chains.object_list}
+    for position in sorted(drawn, key=lambda p: (p.chain, p.chain_link)):
         chain = by_chain[position.chain]
-        long = position.chain_size > CHAIN_START + CHAIN_END + 1
+        long = position.chain_size > LONG_CHAIN
+        if long and CHAIN_START <= position.chain_link < position.chain_size - CHAIN_END:
+            continue  # loaded for its round's row, not drawn in its chain
         part = "end" if long and position.chain_link >= CHAIN_START else "start"
         chain[part].append((position.chain_depth, position))
         if long:
             chain["skipped"] = position.chain_size - CHAIN_START - CHAIN_END
-    page.object_list = list(by_chain.values())
-    return page
+    chains.object_list = list(by_chain.values())
 
 
 @require_GET
@@ -422,27 +418,63 @@ def issue_detail(request: HttpRequest, slug: str, issue: str) -> HttpResponse:
         Issue.objects.select_related("negotiation"), negotiation__slug=slug, slug=issue
     )
     negotiation = issue.negotiation
-    # The outcomes that changed the issue's status, stored in order (see derived): the
-    # history pages back in time, page 1 holding the latest changes.
+    # The outcomes that changed the issue's status and the chains of answers are stored
+    # and numbered 1…N (see derived): the latest change tells how many there are, and a
+    # page of either is a range of numbers, read off an index.
     moves = Outcome.objects.filter(issue=issue, move__isnull=False).select_related("round")
-    history = Paginator(moves.order_by("-move"), MOVES_PER_PAGE).get_page(
-        request.GET.get("history")
+    current = moves.order_by("-move").first()
+    history = _numbered_page(
+        current.move if current else 0,
+        MOVES_PER_PAGE,
+        request.GET.get("history"),
+        latest_first=True,  # page 1 holds the latest changes
     )
-    # The latest change: the first on page 1, the one numbered as many as there are.
-    count = history.paginator.count
-    current = history[0] if history.number == 1 and count else moves.filter(move=count).first()
+    shown_moves = history.object_list
+    shown_moves = moves.filter(move__range=(shown_moves[-1], shown_moves[0])) if current else []
 
-    rounds = _published_rounds(negotiation).filter(taking_up(issue)).chronological()
-    page = Paginator(rounds, LIST_PAGE).get_page(request.GET.get("page"))
+    # Walked from the first round along round_timeline_idx, probing each for the issue
+    # ((issue, round) indexes): a page costs the rounds up to it, not all of them.
+    on_it = {"issue": issue, "round": OuterRef("pk")}
+    rounds = (
+        _published_rounds(negotiation)
+        .filter(
+            finder.Probe(Outcome.objects.filter(**on_it))
+            | finder.Probe(Position.objects.filter(**on_it))
+        )
+        .chronological()
+    )
+    published = Position.objects.filter(issue=issue, published=True)
+    paginator = Paginator(rounds, LIST_PAGE)
+    # Counted from the issue's own outcomes and positions (their copies of the round's
+    # state, see InRound), not by checking every round of the negotiation.
+    paginator.count = (
+        Outcome.objects.filter(issue=issue, published=True)
+        .values("round")
+        .union(published.values("round"))
+        .count()
+    )
+    page = paginator.get_page(request.GET.get("page"))
     shown = [r.pk for r in page.object_list]
     outcome_in = {o.round_id: o for o in Outcome.objects.filter(issue=issue, round__in=shown)}
-    published = Position.objects.filter(issue=issue, published=True)
     parties = list(
         Party.objects.filter(Exists(published.filter(party=OuterRef("pk")))).order_by("name")
     )
+    in_chains = published.filter(chain__isnull=False).aggregate(count=Max("chain"))["count"]
+    chains = _numbered_page(in_chains or 0, CHAINS_PER_PAGE, request.GET.get("chains"))
+    # The positions of the rounds shown and the links of the chains shown, in one query.
+    drawn = Q(chain__in=chains.object_list) & (
+        Q(chain_size__lte=LONG_CHAIN)
+        | Q(chain_link__lt=CHAIN_START)
+        | Q(chain_link__gte=F("chain_size") - CHAIN_END)
+    )
+    loaded = list(
+        published.filter(Q(round__in=shown) | drawn).select_related("party", "round").order_by("id")
+    )
     positions_in: dict[tuple[int, int], list[Position]] = defaultdict(list)
-    for position in published.filter(round__in=shown).order_by("id"):
-        positions_in[position.round_id, position.party_id].append(position)
+    for position in loaded:
+        if position.round_id in shown:
+            positions_in[position.round_id, position.party_id].append(position)
+    _chains(chains, [p for p in loaded if p.chain in chains.object_list])
     rows = [
         (r, outcome_in.get(r.pk), [positions_in.get((r.pk, p.pk), []) for p in parties])
         for r in page.object_list
@@ -454,12 +486,12 @@ def issue_detail(request: HttpRequest, slug: str, issue: str) -> HttpResponse:
             "negotiation": negotiation,
             "issue": issue,
             "current": current,
-            "moves": list(history.object_list)[::-1],
+            "moves": sorted(shown_moves, key=lambda outcome: outcome.move),
             "history": history,
             "parties": parties,
             "rows": rows,
             "page": page,
-            "chains": _chains(issue, request.GET.get("chains")),
+            "chains": chains,
         },
     )
 
