@@ -528,9 +528,7 @@ class Outcome(InRound):
         ]
         indexes = [
             # The rounds taking an issue up (its page), read from the index alone.
-            models.Index(
-                fields=["issue", "round"], include=["published"], name="outcome_issue_round_idx"
-            ),
+            models.Index(fields=["issue", "published", "round"], name="outcome_issue_round_idx"),
             models.Index(
                 fields=["issue", "move"], condition=Q(move__isnull=False), name="outcome_moves_idx"
             ),
@@ -594,9 +592,7 @@ class Position(InRound):
         ]
         indexes = [
             models.Index(fields=["issue", "party"], name="position_issue_party_idx"),
-            models.Index(
-                fields=["issue", "round"], include=["published"], name="position_issue_round_idx"
-            ),
+            models.Index(fields=["issue", "published", "round"], name="position_issue_round_idx"),
             models.Index(
                 fields=["issue", "chain", "chain_link"],
                 condition=Q(chain__isnull=False),

@@ -1,5 +1,5 @@
-"""The rounds taking an issue up, read from (issue, round) indexes that carry the copy of
-the round's state (see InRound)."""
+"""The rounds taking an issue up, read from (issue, published, round) indexes (published:
+the copy of the round's state, see InRound)."""
 
 from django.db import migrations, models
 
@@ -17,10 +17,10 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='outcome',
-            index=models.Index(fields=['issue', 'round'], include=('published',), name='outcome_issue_round_idx'),
+            index=models.Index(fields=['issue', 'published', 'round'], name='outcome_issue_round_idx'),
         ),
         migrations.AddIndex(
             model_name='position',
-            index=models.Index(fields=['issue', 'round'], include=('published',), name='position_issue_round_idx'),
+            index=models.Index(fields=['issue', 'published', 'round'], name='position_issue_round_idx'),
         ),
     ]

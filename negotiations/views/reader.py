@@ -433,8 +433,8 @@ def issue_detail(request: HttpRequest, slug: str, issue: str) -> HttpResponse:
     shown_moves = moves.filter(move__range=(shown_moves[-1], shown_moves[0])) if current else []
 
     # Walked from the first round along round_timeline_idx, probing each for the issue
-    # ((issue, round) indexes): a page costs the rounds up to it, not all of them.
-    on_it = {"issue": issue, "round": OuterRef("pk")}
+    # ((issue, published, round) indexes): a page costs the rounds up to it, not all.
+    on_it = {"issue": issue, "published": True, "round": OuterRef("pk")}
     rounds = (
         _published_rounds(negotiation)
         .filter(
