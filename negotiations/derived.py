@@ -26,6 +26,7 @@ from django.db.models.signals import post_delete, post_save
 
 from . import status
 from .models import Issue, Negotiation, Outcome, Position
+from .routers import primary
 
 BATCH = 1000
 
@@ -80,6 +81,7 @@ def _store(model, fields: list[str], stored: dict[int, tuple], wanted: dict[int,
             )
 
 
+@primary()  # worked out from what was just written, never from a lagging replica
 def refresh_moves(issues: Iterable[Issue | int]) -> None:
     issues = list(issues)
     rows = Outcome.objects.filter(issue__in=issues)
@@ -94,6 +96,7 @@ def refresh_moves(issues: Iterable[Issue | int]) -> None:
 CHAIN_FIELDS = ["chain", "chain_link", "chain_depth", "chain_size"]
 
 
+@primary()
 def refresh_chains(issues: Iterable[Issue | int]) -> None:
     rows = Position.objects.filter(issue__in=list(issues))
     stored = {pk: tuple(values) for pk, *values in rows.values_list("pk", *CHAIN_FIELDS)}

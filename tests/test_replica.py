@@ -21,7 +21,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from negotiations import cache as reader_cache
-from negotiations.models import Negotiation, Round
+from negotiations.models import Negotiation, Outcome, Round
 from negotiations.routers import ReplicaRouter, primary
 
 from .factories import IssueFactory, NegotiationFactory, OutcomeFactory, RoundFactory
@@ -160,6 +160,18 @@ def test_creating_a_row_writes_to_the_primary(routed):
     assert any(query.startswith("INSERT") for query in sql(ran["default"]))
     assert sql(ran["replica"]) == []
     assert router.db_for_write(Negotiation) == "default"
+
+
+@both_databases
+def test_an_issues_changes_are_worked_out_from_the_primary_after_a_save(routed, talks):
+    """A save outside any transaction (a script's) still reads what it just wrote."""
+    with primary():  # as a script that read what it changes from the primary
+        outcome = Outcome.objects.select_related("round").get(round__number=1)
+    with queries() as ran:
+        outcome.status = "agreed"
+        outcome.save()
+    assert sql(ran["replica"]) == []
+    assert any("negotiations_outcome" in query for query in sql(ran["default"])[1:])
 
 
 @both_databases
