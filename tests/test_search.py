@@ -365,7 +365,8 @@ def _other_rows(round_) -> None:
     negotiation = round_.negotiation
     others = Round.objects.bulk_create(
         Round(negotiation=negotiation, number=n, title=f"Session {n}", published=True)
-        for n in range(100, 400)
+        # numbered past the fixture's round, whatever number the factory gave it
+        for n in range(round_.number + 1, round_.number + 301)
     )
     issue, party, person = round_.outcomes.get().issue, PartyFactory(), PersonFactory()
     Outcome.objects.bulk_create(Outcome(round=r, issue=issue, status="raised") for r in others)
