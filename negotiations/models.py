@@ -302,11 +302,13 @@ class Round(models.Model):
                 )
         if changed & {"published", "start_date", "number"}:
             DelegationMember.objects.filter(delegation__round=self).update(**self.member_copy())
-        if changed & {"published", "status", "start_date", "number"}:
-            # Where it stands in its issues' histories and chains (see derived).
-            from . import derived
+        # Where it stands in its issues' histories (held rounds only) and chains of
+        # answers (see derived).
+        from . import derived
 
+        if changed & {"published", "status", "start_date", "number"}:
             derived.refresh_moves(self.outcomes.values_list("issue", flat=True))
+        if changed & {"published", "start_date", "number"}:
             derived.refresh_chains(self.positions.values_list("issue", flat=True))
         self._saved = now
 

@@ -17,6 +17,7 @@ from django.db.models import Exists, F, Func, IntegerField, OuterRef, Q, QuerySe
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from .expressions import Probe
 from .models import (
     Delegation,
     DelegationMember,
@@ -97,14 +98,6 @@ class Group:
     results: list
     count: int
     capped: bool = False  # more than `count` match
-
-
-class Probe(Exists):
-    """EXISTS, checked row by row through an index. PostgreSQL would otherwise hash the
-    whole subquery (every citation of every negotiation) as soon as it expects to check
-    more than a few rows; an OFFSET, even of none, keeps it from doing so."""
-
-    template = "EXISTS(%(subquery)s OFFSET 0)"
 
 
 def _readable(kind: Kind, negotiation) -> QuerySet:

@@ -28,6 +28,7 @@ from django.views.decorators.vary import vary_on_headers
 
 from .. import search as finder
 from .. import status
+from ..expressions import Probe
 from ..forms import BoardDates, TimelineFilter
 from ..models import (
     Delegation,
@@ -90,10 +91,17 @@ def _published_rounds(negotiation: Negotiation):
     return Round.objects.filter(negotiation=negotiation).published()
 
 
-def taking_up(issue: Issue) -> Q:
-    """Rounds that recorded an outcome or a position on the issue. (IN subqueries run
-    once; a correlated EXISTS per round made SQLite scan the issue's positions 10,000
-    times.)"""
+def taking_up(issue: Issue, *, walk: bool = False) -> Q:
+    """Rounds that recorded an outcome or a position on the issue.
+
+    By default as IN subqueries, each run once: what a filter over all the rounds needs.
+    With `walk`, one index probe per round ((issue, published, round) indexes): what a
+    page read along round_timeline_idx needs, costing the rounds up to it only."""
+    if walk:
+        on_it = {"issue": issue, "published": True, "round": OuterRef("pk")}
+        return Q(Probe(Outcome.objects.filter(**on_it))) | Q(
+            Probe(Position.objects.filter(**on_it))
+        )
     return Q(pk__in=Outcome.objects.filter(issue=issue).values("round")) | Q(
         pk__in=Position.objects.filter(issue=issue).values("round")
     )
@@ -432,17 +440,7 @@ def issue_detail(request: HttpRequest, slug: str, issue: str) -> HttpResponse:
     shown_moves = history.object_list
     shown_moves = moves.filter(move__range=(shown_moves[-1], shown_moves[0])) if current else []
 
-    # Walked from the first round along round_timeline_idx, probing each for the issue
-    # ((issue, published, round) indexes): a page costs the rounds up to it, not all.
-    on_it = {"issue": issue, "published": True, "round": OuterRef("pk")}
-    rounds = (
-        _published_rounds(negotiation)
-        .filter(
-            finder.Probe(Outcome.objects.filter(**on_it))
-            | finder.Probe(Position.objects.filter(**on_it))
-        )
-        .chronological()
-    )
+    rounds = _published_rounds(negotiation).filter(taking_up(issue, walk=True)).chronological()
     published = Position.objects.filter(issue=issue, published=True)
     paginator = Paginator(rounds, LIST_PAGE)
     # Counted from the issue's own outcomes and positions (their copies of the round's
