@@ -1,8 +1,15 @@
 import pytest
 from django.contrib.auth.models import Group, User
 from django.core.cache import cache
+from django.core.servers.basehttp import WSGIServer
 
 from negotiations.roles import ANALYSTS, EDITORS, setup_roles
+
+# The live server listens with a backlog of 10 connections. The load test's 50 readers
+# overflow it, and the kernel drops their connection attempts, which the client retries
+# after 1, 3, 7 and 15 seconds: a request can then time out without the server having
+# seen it. A production server's backlog is in the thousands (gunicorn: 2048).
+WSGIServer.request_queue_size = 128
 
 
 @pytest.fixture(autouse=True)
