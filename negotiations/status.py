@@ -249,13 +249,17 @@ class StanceTrail:
         return len(self.stances) > 1
 
     @property
-    def recent(self) -> list[str]:
-        """The last few stances, for a table cell; `earlier` says how many are left out."""
-        return self.stances[-TRAIL_SHOWN:]
+    def earlier(self) -> int:
+        """How many stances `course` leaves out."""
+        return max(len(self.stances) - TRAIL_SHOWN, 0)
 
     @property
-    def earlier(self) -> int:
-        return max(len(self.stances) - TRAIL_SHOWN, 0)
+    def course(self) -> str:
+        """The last few stances in words, for a table cell: "2 earlier → rejected → …"."""
+        recent = " → ".join(
+            Position.Stance(stance).label.lower() for stance in self.stances[-TRAIL_SHOWN:]
+        )
+        return f"{self.earlier} earlier → {recent}" if self.earlier else recent
 
 
 TRAIL_ROUNDS = 100  # how far back the board draws each party's course

@@ -22,6 +22,8 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
@@ -36,13 +38,17 @@ from ..models import (
     Issue,
     Negotiation,
     Outcome,
+    OutcomeCitation,
     Party,
     Person,
     Position,
+    PositionCitation,
     Round,
+    RoundCitation,
     RoundHost,
     Source,
     Statement,
+    StatementCitation,
 )
 
 ROUNDS_PER_PAGE = 25
@@ -209,25 +215,49 @@ def _years_of(negotiation: Negotiation) -> list[int]:
     return sorted({date.fromisoformat(str(day)[:10]).year for day in days}, reverse=True)
 
 
-def _number_sources(round_sources, *groups) -> tuple[list[Source], list[int]]:
-    """Number the sources in order of first citation and give each cited item its
-    `refs`: the numbers of its sources, for the footnote links."""
+def _number_sources(round_: Round, *groups) -> tuple[list[Source], list[int]]:
+    """Number the round's sources in order of first citation (the round's own, then the
+    items of `groups`: outcomes, positions and statements, in the order shown) and give
+    each item its `refs`: the numbers of its sources, for the footnote links.
+
+    Two queries whatever the page holds: every citation of the round and of its items
+    (in the order they were made), then the sources they name."""
+    # Unordered parts (SQLite allows no ORDER BY in them), the whole ordered by citation.
+    parts = [
+        RoundCitation.objects.filter(round=round_)
+        .order_by()
+        .values_list(Value("round"), "round_id", "source_id", "id")
+    ]
+    for model, group in zip(ITEM_CITATIONS, groups, strict=True):
+        item = model.__name__.removesuffix("Citation").lower()
+        parts.append(
+            model.objects.filter(**{f"{item}__in": [thing.pk for thing in group]})
+            .order_by()
+            .values_list(Value(item), f"{item}_id", "source_id", "id")
+        )
+    cites = parts[0].union(*parts[1:], all=True)
+    cited = defaultdict(list)
+    for kind, owner, source, _ in cites.order_by("id"):
+        cited[kind, owner].append(source)
+    sources = Source.objects.in_bulk({pk for pks in cited.values() for pk in pks})
     numbered: dict[int, Source] = {}
 
-    def cite(sources):
-        refs = []
-        for source in sources:
-            if source.pk not in numbered:
-                source.number = len(numbered) + 1
-                numbered[source.pk] = source
-            refs.append(numbered[source.pk].number)
-        return sorted(refs)
+    def refs(kind: str, owner: int) -> list[int]:
+        for pk in cited[kind, owner]:
+            if pk not in numbered:
+                numbered[pk] = sources[pk]
+                numbered[pk].number = len(numbered)
+        return sorted(numbered[pk].number for pk in cited[kind, owner])
 
-    round_refs = cite(round_sources)
-    for group in groups:
-        for item in group:
-            item.refs = cite(item.sources.all())
+    round_refs = refs("round", round_.pk)
+    for model, group in zip(ITEM_CITATIONS, groups, strict=True):
+        kind = model.__name__.removesuffix("Citation").lower()
+        for thing in group:
+            thing.refs = refs(kind, thing.pk)
     return list(numbered.values()), round_refs
+
+
+ITEM_CITATIONS = (OutcomeCitation, PositionCitation, StatementCitation)
 
 
 def _sources_in_order(through: str):
@@ -255,22 +285,19 @@ def round_detail(request: HttpRequest, slug: str, number: int) -> HttpResponse:
     outcomes = list(
         status.with_previous_status(round_.outcomes.all(), round_)
         .select_related("issue")
-        .prefetch_related(_sources_in_order("outcomecitation"))
         .order_by("issue__order", "issue_id")
     )
     positions = list(
         status.with_previous_stance(round_.positions.all(), round_)
         .select_related("party", "issue", "responds_to__party", "responds_to__round")
-        .prefetch_related(_sources_in_order("positioncitation"))
         .order_by("party__name", "issue__order", "id")
     )
     statements = list(
-        round_.statements.select_related("person__party")
-        .prefetch_related(_sources_in_order("statementcitation"))
-        .order_by(F("said_on").asc(nulls_last=True), "id")
+        round_.statements.select_related("person__party").order_by(
+            F("said_on").asc(nulls_last=True), "id"
+        )
     )
-    round_sources = round_.sources.order_by("roundcitation__id")
-    sources, round_refs = _number_sources(round_sources, outcomes, positions, statements)
+    sources, round_refs = _number_sources(round_, outcomes, positions, statements)
 
     positions_by_party: dict[Party, list[Position]] = defaultdict(list)
     for position in positions:
@@ -351,15 +378,21 @@ def board(request: HttpRequest, slug: str) -> HttpResponse:
     held = _ended_by(_published_rounds(negotiation).held(), as_of)
     page = Paginator(held.newest_first(), BOARD_COLUMNS).get_page(request.GET.get("page"))
     columns = list(reversed(page.object_list))
-    cells = {
-        (round_id, issue_id): (state, label)
+    recorded = {
+        (round_id, issue_id): state
         for round_id, issue_id, state in Outcome.objects.filter(
             round__in=[r.pk for r in columns]
         ).values_list("round_id", "issue_id", "status")
-        for label in [Outcome.Status(state).label]
+    }
+    # A cell is one of a dozen: each is drawn once, not once per round and issue.
+    drawn = {
+        state: render_to_string("negotiations/_board_cell.html", {"state": state})
+        for state in [None, *Outcome.Status.values]
     }
     rows = [
-        (current, [cells.get((r.pk, current.issue.pk)) for r in columns]) for current in statuses
+        (current, mark_safe("".join(drawn[recorded.get((r.pk, issue.pk))] for r in columns)))
+        for current in statuses
+        for issue in [current.issue]
     ]
 
     trails = status.stance_trails(negotiation, as_of=as_of)
