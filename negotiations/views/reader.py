@@ -38,17 +38,13 @@ from ..models import (
     Issue,
     Negotiation,
     Outcome,
-    OutcomeCitation,
     Party,
     Person,
     Position,
-    PositionCitation,
     Round,
-    RoundCitation,
     RoundHost,
     Source,
     Statement,
-    StatementCitation,
 )
 
 ROUNDS_PER_PAGE = 25
@@ -215,30 +211,34 @@ def _years_of(negotiation: Negotiation) -> list[int]:
     return sorted({date.fromisoformat(str(day)[:10]).year for day in days}, reverse=True)
 
 
-def _number_sources(round_: Round, *groups) -> tuple[list[Source], list[int]]:
-    """Number the round's sources in order of first citation (the round's own, then the
-    items of `groups`: outcomes, positions and statements, in the order shown) and give
-    each item its `refs`: the numbers of its sources, for the footnote links.
+# Every citation of a round and of its outcomes, positions and statements, in the order
+# they were made: one plain query, where four querysets cost more to build than to run.
+CITATIONS_SQL = """
+SELECT 'round', round_id, source_id, id FROM negotiations_roundcitation WHERE round_id = %(round)s
+UNION ALL
+SELECT 'outcome', c.outcome_id, c.source_id, c.id FROM negotiations_outcomecitation c
+JOIN negotiations_outcome o ON o.id = c.outcome_id WHERE o.round_id = %(round)s
+UNION ALL
+SELECT 'position', c.position_id, c.source_id, c.id FROM negotiations_positioncitation c
+JOIN negotiations_position p ON p.id = c.position_id WHERE p.round_id = %(round)s
+UNION ALL
+SELECT 'statement', c.statement_id, c.source_id, c.id FROM negotiations_statementcitation c
+JOIN negotiations_statement s ON s.id = c.statement_id WHERE s.round_id = %(round)s
+ORDER BY 4
+"""
 
-    Two queries whatever the page holds: every citation of the round and of its items
-    (in the order they were made), then the sources they name."""
-    # Unordered parts (SQLite allows no ORDER BY in them), the whole ordered by citation.
-    parts = [
-        RoundCitation.objects.filter(round=round_)
-        .order_by()
-        .values_list(Value("round"), "round_id", "source_id", "id")
-    ]
-    for model, group in zip(ITEM_CITATIONS, groups, strict=True):
-        item = model.__name__.removesuffix("Citation").lower()
-        parts.append(
-            model.objects.filter(**{f"{item}__in": [thing.pk for thing in group]})
-            .order_by()
-            .values_list(Value(item), f"{item}_id", "source_id", "id")
-        )
-    cites = parts[0].union(*parts[1:], all=True)
+
+def _number_sources(round_: Round, **groups) -> tuple[list[Source], list[int]]:
+    """Number the round's sources in order of first citation (the round's own, then the
+    items of `groups`, outcomes, positions and statements, in the order shown) and give
+    each item its `refs`: the numbers of its sources, for the footnote links. Two
+    queries whatever the page holds: the citations, then the sources they name."""
     cited = defaultdict(list)
-    for kind, owner, source, _ in cites.order_by("id"):
-        cited[kind, owner].append(source)
+    database = connections[router.db_for_read(Source)]
+    with database.cursor() as cursor:
+        cursor.execute(CITATIONS_SQL, {"round": round_.pk})
+        for kind, owner, source, _ in cursor.fetchall():
+            cited[kind, owner].append(source)
     sources = Source.objects.in_bulk({pk for pks in cited.values() for pk in pks})
     numbered: dict[int, Source] = {}
 
@@ -250,14 +250,10 @@ def _number_sources(round_: Round, *groups) -> tuple[list[Source], list[int]]:
         return sorted(numbered[pk].number for pk in cited[kind, owner])
 
     round_refs = refs("round", round_.pk)
-    for model, group in zip(ITEM_CITATIONS, groups, strict=True):
-        kind = model.__name__.removesuffix("Citation").lower()
-        for thing in group:
-            thing.refs = refs(kind, thing.pk)
+    for kind, items in groups.items():
+        for item in items:
+            item.refs = refs(kind, item.pk)
     return list(numbered.values()), round_refs
-
-
-ITEM_CITATIONS = (OutcomeCitation, PositionCitation, StatementCitation)
 
 
 def _sources_in_order(through: str):
@@ -297,7 +293,9 @@ def round_detail(request: HttpRequest, slug: str, number: int) -> HttpResponse:
             F("said_on").asc(nulls_last=True), "id"
         )
     )
-    sources, round_refs = _number_sources(round_, outcomes, positions, statements)
+    sources, round_refs = _number_sources(
+        round_, outcome=outcomes, position=positions, statement=statements
+    )
 
     positions_by_party: dict[Party, list[Position]] = defaultdict(list)
     for position in positions:
