@@ -12,23 +12,33 @@ and stored, so that a page of it reads a page of rows at 10,000 rounds as at 100
 ids), in a few queries however many, writing only the rows that change. The signals
 connected here call them for the issue of every outcome or position saved or deleted,
 `Round.save` for the issues of a round that moved, changed state or was (un)published,
-and the import for every issue it wrote.
+and the import for every issue it wrote. Inside `deferred()` (the round form's save) the
+signals only note the issues, and each is worked out once, as the block ends.
+
+Two writers to one issue at once: each locks the issue's row before it writes an outcome
+or a position of it (`lock`, in id order), so the second waits for the first to commit
+and then works the issue out from what the first wrote, not from what it saw before.
 """
 
 import itertools
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import NamedTuple
 
-from django.db import connections, router
+from django.db import connections, router, transaction
 from django.db.models import QuerySet
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 
 from . import status
 from .models import Issue, Negotiation, Outcome, Position
 from .routers import primary
 
 BATCH = 1000
+
+# The issues whose moves and chains a `deferred()` block will work out as it ends.
+_pending: ContextVar[tuple[set, set] | None] = ContextVar("derived_pending", default=None)
 
 
 class Link(NamedTuple):
@@ -81,9 +91,38 @@ def _store(model, fields: list[str], stored: dict[int, tuple], wanted: dict[int,
             )
 
 
+def lock(issues: Iterable[Issue | int]) -> None:
+    """Hold the issues' rows until the transaction ends, taken in id order so that two
+    writers cannot each wait for the other. Outside a transaction there is nothing to hold
+    them for; SQLite, which lets one transaction write at a time, ignores the lock."""
+    database = router.db_for_write(Issue)
+    if not connections[database].in_atomic_block:
+        return
+    ids = sorted({getattr(issue, "pk", issue) for issue in issues} - {None})
+    rows = Issue.objects.using(database).select_for_update().filter(pk__in=ids).order_by("pk")
+    list(rows.values_list("pk", flat=True))
+
+
+@contextmanager
+def deferred(negotiation: Negotiation) -> Iterator[None]:
+    """Lock the negotiation's issues, let the outcome and position writes of the block only
+    note their issues, and work each of those out once as the block ends (when nothing
+    was raised), inside the caller's transaction."""
+    lock(negotiation.issues.values_list("pk", flat=True))
+    pending: tuple[set, set] = (set(), set())
+    token = _pending.set(pending)
+    try:
+        yield
+    finally:
+        _pending.reset(token)
+    rework(moves=pending[0], chains=pending[1])
+
+
 @primary()  # worked out from what was just written, never from a lagging replica
+@transaction.atomic
 def refresh_moves(issues: Iterable[Issue | int]) -> None:
     issues = list(issues)
+    lock(issues)
     rows = Outcome.objects.filter(issue__in=issues)
     stored = {pk: (move,) for pk, move in rows.values_list("pk", "move")}
     wanted = dict.fromkeys(stored, (None,))
@@ -97,8 +136,11 @@ CHAIN_FIELDS = ["chain", "chain_link", "chain_depth", "chain_size"]
 
 
 @primary()
+@transaction.atomic
 def refresh_chains(issues: Iterable[Issue | int]) -> None:
-    rows = Position.objects.filter(issue__in=list(issues))
+    issues = list(issues)
+    lock(issues)
+    rows = Position.objects.filter(issue__in=issues)
     stored = {pk: tuple(values) for pk, *values in rows.values_list("pk", *CHAIN_FIELDS)}
     wanted = dict.fromkeys(stored, (None,) * len(CHAIN_FIELDS))
     published = rows.filter(published=True).order_by("issue", *status.oldest_first(), "id")
@@ -117,15 +159,48 @@ def refresh(issues: Iterable[Issue | int]) -> None:
     refresh_chains(issues)
 
 
-def _on_change(sender, instance, origin=None, **kwargs) -> None:
+def _issues_of(instance) -> set[int]:
+    """The issue a row is on, and the one it was loaded on if it moves."""
+    return {instance.issue_id, getattr(instance, "_loaded_issue", instance.issue_id)}
+
+
+def _deleted_with_its_issue(origin) -> bool:
     deleting = origin.model if isinstance(origin, QuerySet) else type(origin)
-    if deleting in (Negotiation, Issue):
+    return deleting in (Negotiation, Issue)
+
+
+def _before_change(sender, instance, origin=None, **kwargs) -> None:
+    if _pending.get() is None and not _deleted_with_its_issue(origin):
+        lock(_issues_of(instance))  # a `deferred()` block holds them already
+
+
+def rework(*, moves: Iterable[Issue | int] = (), chains: Iterable[Issue | int] = ()) -> None:
+    """Work out the changes of the `moves` issues and the chains of the `chains` ones: now,
+    or as the `deferred()` block around this ends."""
+    moves, chains = set(moves), set(chains)
+    pending = _pending.get()
+    if pending is not None:
+        pending[0].update(moves)
+        pending[1].update(chains)
+        return
+    if moves:
+        refresh_moves(moves)
+    if chains:
+        refresh_chains(chains)
+
+
+def _on_change(sender, instance, origin=None, **kwargs) -> None:
+    if _deleted_with_its_issue(origin):
         return  # the issue goes too
-    ids = {instance.issue_id, getattr(instance, "_loaded_issue", instance.issue_id)}
-    (refresh_moves if sender is Outcome else refresh_chains)(ids)
+    if sender is Outcome:
+        rework(moves=_issues_of(instance))
+    else:
+        rework(chains=_issues_of(instance))
 
 
 def connect_signals() -> None:
     for model in (Outcome, Position):
+        pre_save.connect(_before_change, sender=model, dispatch_uid=f"derived-pre-save-{model}")
+        pre_delete.connect(_before_change, sender=model, dispatch_uid=f"derived-pre-del-{model}")
         post_save.connect(_on_change, sender=model, dispatch_uid=f"derived-save-{model}")
         post_delete.connect(_on_change, sender=model, dispatch_uid=f"derived-del-{model}")

@@ -11,6 +11,7 @@ from django.forms.utils import ErrorDict
 from django.http import QueryDict
 from django.utils.text import slugify
 
+from . import derived
 from .forms.analyst import (
     NEW_SOURCE,
     ROWS_MAX,
@@ -315,6 +316,11 @@ class RoundEditor:
     # -- saving ---------------------------------------------------------------------
     @transaction.atomic
     def save(self) -> Round:
+        # Each issue's changes and chains are worked out once, after all the rows.
+        with derived.deferred(self.negotiation):
+            return self._save()
+
+    def _save(self) -> Round:
         round_ = self.facts.save(commit=False)
         round_.negotiation = self.negotiation
         round_.save()

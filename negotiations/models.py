@@ -316,10 +316,14 @@ class Round(models.Model):
         # answers (see derived).
         from . import derived
 
-        if changed & {"published", "status", "start_date", "number"}:
-            derived.refresh_moves(self.outcomes.values_list("issue", flat=True))
-        if changed & {"published", "start_date", "number"}:
-            derived.refresh_chains(self.positions.values_list("issue", flat=True))
+        derived.rework(
+            moves=self.outcomes.values_list("issue", flat=True)
+            if changed & {"published", "status", "start_date", "number"}
+            else (),
+            chains=self.positions.values_list("issue", flat=True)
+            if changed & {"published", "start_date", "number"}
+            else (),
+        )
         self._saved = now
 
     def get_absolute_url(self) -> str:

@@ -4,8 +4,10 @@ equal to what the rules work out from scratch, and the issue page reads them."""
 
 import datetime
 import json
+import threading
 
 import pytest
+from django.db import connection, transaction
 
 from negotiations import derived, status
 from negotiations.interchange import export_negotiation, import_negotiation
@@ -184,6 +186,85 @@ def test_deleting_a_negotiation_works_out_nothing_for_issues_that_go_with_it(iss
     assert len(worked) == 1  # saving one works out its issue
     Issue.objects.filter(pk=more.issue_id).delete()  # as the admin's bulk delete does
     assert len(worked) == 1
+
+
+def test_a_deferred_block_works_each_issue_out_once_as_it_ends(issue, monkeypatch):
+    other = IssueFactory(negotiation=issue.negotiation)
+    rounds = [held(issue, n) for n in (1, 2, 3)]
+    calls = []
+    for name in ("refresh_moves", "refresh_chains"):
+        real = getattr(derived, name)
+        monkeypatch.setattr(
+            derived, name, lambda issues, real=real, name=name: (calls.append(name), real(issues))
+        )
+
+    with derived.deferred(issue.negotiation):
+        for r, s in zip(rounds, [RAISED, STALLED, AGREED], strict=True):
+            OutcomeFactory(round=r, issue=issue, status=s)
+            OutcomeFactory(round=r, issue=other, status=s)
+        opening = PositionFactory(round=rounds[0], issue=issue)
+        PositionFactory(round=rounds[1], issue=issue, party=opening.party, responds_to=opening)
+        assert calls == [] and stored_moves(issue) == [] and stored_chains(issue) == []
+
+    assert calls == ["refresh_moves", "refresh_chains"]
+    assert stored_moves(issue) == [(1, RAISED), (2, STALLED), (3, AGREED)]
+    assert_fresh(issue)
+    assert_fresh(other)
+
+
+def test_a_deferred_block_that_fails_works_nothing_out(issue, monkeypatch):
+    monkeypatch.setattr(derived, "refresh_moves", lambda issues: pytest.fail("worked out"))
+    with pytest.raises(ValueError), transaction.atomic(), derived.deferred(issue.negotiation):
+        OutcomeFactory(round=held(issue, 1), issue=issue, status=RAISED)
+        raise ValueError("the form's save failed")
+    assert not Outcome.objects.filter(issue=issue).exists()
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="SQLite lets one transaction write at a time"
+)
+@pytest.mark.django_db(transaction=True)
+def test_two_writers_to_one_issue_leave_it_worked_out_from_both(issue):
+    """The second writer waits for the first to commit, then works the issue out with the
+    first one's outcome in it (without the lock it would not see it, and store a change in
+    round 3 that is none)."""
+    first_round, second, third = (held(issue, n) for n in (1, 2, 3))
+    OutcomeFactory(round=first_round, issue=issue, status=RAISED)
+    first_wrote, release, second_done = threading.Event(), threading.Event(), threading.Event()
+
+    def write(round_: Round, before=None, after=None) -> None:
+        try:
+            if before:
+                before.wait(10)
+            with transaction.atomic():
+                OutcomeFactory(round=round_, issue=issue, status=AGREED)
+                if after:
+                    after()
+        finally:
+            connection.close()
+
+    def hold_open() -> None:
+        first_wrote.set()
+        release.wait(10)
+
+    writers = [
+        threading.Thread(target=write, args=(second,), kwargs={"after": hold_open}),
+        threading.Thread(
+            target=write, args=(third,), kwargs={"before": first_wrote, "after": second_done.set}
+        ),
+    ]
+    for writer in writers:
+        writer.start()
+    try:
+        assert first_wrote.wait(10)
+        assert not second_done.wait(1), "the second writer waits while the first is open"
+    finally:
+        release.set()
+        for writer in writers:
+            writer.join(20)
+    assert second_done.is_set()
+    assert stored_moves(issue) == [(1, RAISED), (2, AGREED)]
+    assert_fresh(issue)
 
 
 def test_the_issue_page_lists_the_stored_changes_latest_page_first(client, issue):

@@ -15,6 +15,7 @@ from django.core.management import call_command
 from django.db import models, transaction
 from django.test import Client, RequestFactory
 
+from negotiations import derived
 from negotiations.editor import RoundEditor
 from negotiations.interchange import export_negotiation
 from negotiations.models import (
@@ -413,6 +414,44 @@ def test_readers_see_a_logged_round_only_once_it_is_published(world, users, clie
     assert Round.objects.get(negotiation=world.negotiation, number=3).published
     assert client.get("/negotiations/talks/rounds/3/").status_code == 200
     assert "Third round" in client.get("/negotiations/talks/").content.decode()
+
+
+def test_a_logged_round_works_out_its_issues_once_and_again_when_published(
+    world, users, monkeypatch
+):
+    calls = []
+    for name in ("refresh_moves", "refresh_chains"):
+        real = getattr(derived, name)
+        monkeypatch.setattr(
+            derived,
+            name,
+            lambda issues, real=real, name=name: (calls.append((name, set(issues))), real(issues)),
+        )
+    w = world
+    analyst = client_for(users, "analyst")
+    data = put(opened(analyst, NEW), title="Third round", status="held", start_date="2022-03-20")
+    assert [data[f"outcomes-{i}-issue"] for i in (0, 1)] == [str(w.borders.pk), str(w.prisoners.pk)]
+    put(data, "outcomes", 0, status="stalled")
+    put(data, "outcomes", 1, status="agreed")
+    put(data, "positions", 0, party=w.south, issue=w.borders, stance="reject", responds_to=w.demand)
+    put(data, "positions", 1, party=w.north, issue=w.prisoners, stance="accept")
+    assert analyst.post(NEW, data).status_code == 302
+    both = {w.borders.pk, w.prisoners.pk}
+    # One pass for the whole form, not one per outcome or position saved.
+    assert calls == [("refresh_moves", both), ("refresh_chains", both)]
+    changes = Outcome.objects.filter(issue__in=both, move__isnull=False)
+    assert list(changes.values_list("round__number", "status")) == [(1, "raised")], (
+        "a draft changes nothing readers see"
+    )
+
+    calls.clear()
+    analyst.post("/log/talks/rounds/3/publish/", {"publish": "1"})
+    assert calls == [("refresh_moves", both), ("refresh_chains", both)]
+    assert sorted(changes.values_list("round__number", "issue__slug", "status", "move")) == [
+        (1, "borders", "raised", 1),
+        (3, "borders", "stalled", 2),
+        (3, "prisoners", "agreed", 1),
+    ]
 
 
 # --- 4. Validation errors keep the input --------------------------------------------------
