@@ -11,7 +11,7 @@ from django.db.models import Count
 from django.utils.html import format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
-from . import models
+from . import derived, models
 
 
 def _relations(model) -> list[str]:
@@ -189,6 +189,11 @@ class RoundAdmin(HistoryAdmin):
         ("When and where", {"fields": ["start_date", "end_date", "location", "format"]}),
         (None, {"fields": ["summary"]}),
     ]
+
+    def save_related(self, request, form, formsets, change) -> None:
+        # Each issue's changes and chains are worked out once, after all the inline rows.
+        with derived.deferred(form.instance.negotiation):
+            super().save_related(request, form, formsets, change)
 
     def has_publish_permission(self, request) -> bool:
         return request.user.has_perm("negotiations.publish_round")

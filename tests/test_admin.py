@@ -1,5 +1,6 @@
 """The admin, where editors curate everything, works for every model it shows."""
 
+import datetime
 from io import StringIO
 
 import pytest
@@ -12,8 +13,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from negotiations import derived
 from negotiations.models import Person, Round, Source
-from tests.factories import NegotiationFactory, RoundFactory
+from tests.factories import IssueFactory, NegotiationFactory, OutcomeFactory, RoundFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -166,3 +168,51 @@ def test_round_changelist_queries_do_not_grow_with_the_number_of_rounds(
         response = admin_client.get(url)
     assert response.status_code == 200
     assert len(response.context["cl"].result_list) == 60
+
+
+def change_form_data(page) -> dict:
+    """What saving an admin change page unchanged would POST: the object's form, and each
+    inline's management form and rows."""
+    forms = [page.context["adminform"].form]
+    for inline in page.context["inline_admin_formsets"]:
+        forms += [inline.formset.management_form, *inline.formset.forms]
+    data = {}
+    for form in forms:
+        for field in form:
+            value = field.value()
+            if isinstance(value, list | tuple):
+                data[field.html_name] = [str(v) for v in value]
+            elif value is True:
+                data[field.html_name] = "on"
+            elif value is not None and value is not False:
+                data[field.html_name] = str(value)
+    return data
+
+
+def test_saving_a_round_in_the_admin_works_out_each_issue_once(admin_client, monkeypatch):
+    day = datetime.date(2022, 3, 1)
+    round_ = RoundFactory(number=2, status="held", start_date=day, end_date=day)
+    earlier = RoundFactory(
+        negotiation=round_.negotiation, number=1, status="held", start_date=day, end_date=day
+    )
+    first, second = IssueFactory.create_batch(2, negotiation=round_.negotiation)
+    OutcomeFactory(round=earlier, issue=first, status="raised")
+    for issue in (first, second):
+        OutcomeFactory(round=round_, issue=issue, status="raised")
+    calls = []
+    real = derived.refresh_moves
+    monkeypatch.setattr(
+        derived, "refresh_moves", lambda issues: (calls.append(set(issues)), real(issues))
+    )
+    url = admin_url(Round, "change", round_.pk)
+    data = change_form_data(admin_client.get(url))
+    rows = sorted(key for key in data if key.startswith("outcomes-") and key.endswith("-status"))
+    assert len(rows) == 2
+    for key in rows:
+        data[key] = "agreed"
+
+    response = admin_client.post(url, data)
+
+    assert response.status_code == 302, response.context and response.context["errors"]
+    assert calls == [{first.pk, second.pk}], "one pass for both rows, not one per row"
+    assert set(round_.outcomes.values_list("status", "move")) == {("agreed", 2), ("agreed", 1)}
