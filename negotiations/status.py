@@ -10,6 +10,7 @@ Readers see published rounds only.
 from dataclasses import dataclass
 from datetime import date
 
+from django.db import connections, router
 from django.db.models import F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 
@@ -293,12 +294,7 @@ def stance_trails(
         trail.position_id, trail.round_number = pk, number
 
     # Parties that took no position on an issue in those rounds, but did before them.
-    pairs = set(
-        Position.objects.filter(issue__negotiation=negotiation)
-        .values_list("party_id", "issue_id")
-        .distinct()
-        .order_by()
-    )
+    pairs = _pairs_with_positions(negotiation)
     older = Q(pk=None)  # matches nothing: the query runs, the same, whether or not needed
     for party_id, issue_id in pairs - trails.keys():
         latest = (
@@ -310,6 +306,30 @@ def stance_trails(
     for party_id, issue_id, stance, pk, number in _trail_rows(Position.objects.filter(older)):
         trails[party_id, issue_id] = StanceTrail(party_id, issue_id, [stance], pk, number)
     return list(trails.values())
+
+
+# Each (party, issue) pair of the negotiation with a position, by a "loose index scan" of
+# position_issue_party_idx: from each issue's first party, jump to the next party with a
+# position on it. One index probe per pair, where DISTINCT reads every position.
+PAIRS_SQL = """
+WITH RECURSIVE pair(issue_id, party_id) AS (
+    SELECT id, (SELECT MIN(party_id) FROM negotiations_position WHERE issue_id = issue.id)
+    FROM negotiations_issue issue WHERE negotiation_id = %(negotiation)s
+  UNION ALL
+    SELECT issue_id, (
+        SELECT MIN(party_id) FROM negotiations_position
+        WHERE issue_id = pair.issue_id AND party_id > pair.party_id
+    )
+    FROM pair WHERE party_id IS NOT NULL
+)
+SELECT party_id, issue_id FROM pair WHERE party_id IS NOT NULL
+"""
+
+
+def _pairs_with_positions(negotiation: Negotiation) -> set[tuple[int, int]]:
+    with connections[router.db_for_read(Position)].cursor() as cursor:
+        cursor.execute(PAIRS_SQL, {"negotiation": negotiation.pk})
+        return set(cursor.fetchall())
 
 
 def _trail_rows(positions):
