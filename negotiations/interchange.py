@@ -738,6 +738,8 @@ class _Importer:
             for data in item["positions"]:
                 position = Position(
                     **in_round,
+                    round_start_date=round_.start_date,
+                    round_number=round_.number,
                     party=parties[data["party"]],
                     issue=issues[data["issue"]],
                     stance=data["stance"],

@@ -312,6 +312,8 @@ class Round(models.Model):
                 )
         if changed & {"published", "start_date", "number"}:
             DelegationMember.objects.filter(delegation__round=self).update(**self.member_copy())
+        if changed & {"start_date", "number"}:
+            self.positions.update(round_start_date=self.start_date, round_number=self.number)
         # Where it stands in its issues' histories (held rounds only) and chains of
         # answers (see derived).
         from . import derived
@@ -353,7 +355,7 @@ class Round(models.Model):
 
 
 # The fields of a round whose change reaches its rows: their copies (InRound,
-# DelegationMember) and the issues' histories and chains (derived).
+# DelegationMember, Position) and the issues' histories and chains (derived).
 COPIED = ("negotiation_id", "published", "status", "start_date", "number")
 
 
@@ -597,6 +599,11 @@ class Position(InRound):
     chain_link = models.PositiveIntegerField(null=True, editable=False)
     chain_depth = models.PositiveIntegerField(null=True, editable=False)
     chain_size = models.PositiveIntegerField(null=True, editable=False)
+    # Copies of the round's start date and number, kept equal by `save` and `Round.save`:
+    # a party's positions on an issue are read in the rounds' order off one index, so
+    # its stance before a round is one probe, not a sort of its whole history.
+    round_start_date = models.DateField(null=True, editable=False)
+    round_number = models.PositiveIntegerField(null=True, editable=False)
     history = HistoricalRecords()
 
     class Meta:
@@ -607,7 +614,10 @@ class Position(InRound):
             ),
         ]
         indexes = [
-            models.Index(fields=["issue", "party"], name="position_issue_party_idx"),
+            models.Index(
+                fields=["issue", "party", "round_start_date", "round_number", "id"],
+                name="position_pair_in_order_idx",
+            ),
             models.Index(fields=["issue", "published", "round"], name="position_issue_round_idx"),
             models.Index(
                 fields=["issue", "chain", "chain_link"],
@@ -618,6 +628,10 @@ class Position(InRound):
 
     def __str__(self) -> str:
         return f"{self.party} {self.get_stance_display().lower()} on {self.issue}"
+
+    def save(self, *args, **kwargs) -> None:
+        self.round_start_date, self.round_number = self.round.start_date, self.round.number
+        super().save(*args, **kwargs)
 
     def clean(self) -> None:
         errors = {}

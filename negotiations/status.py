@@ -121,18 +121,13 @@ def with_previous_status(outcomes, round_: Round):
 
 def with_previous_stance(positions, round_: Round):
     """Annotate a round's positions with the party's last stance on the issue before
-    that round (`previous_stance`, None for a first position). A party takes a position
-    on an issue in few rounds, so this starts from the pair's positions ((issue, party)
-    index), not from a walk through the rounds as the statuses do."""
+    that round (`previous_stance`, None for a first position): one backward probe of
+    position_pair_in_order_idx per position, on the positions' copies of their round's
+    date and number."""
     earlier = (
-        Position.objects.filter(
-            round__negotiation=round_.negotiation_id,
-            round__published=True,
-            party=OuterRef("party"),
-            issue=OuterRef("issue"),
-        )
-        .filter(earlier_than(round_))
-        .order_by(*latest_first(), "-id")
+        Position.objects.filter(published=True, party=OuterRef("party"), issue=OuterRef("issue"))
+        .filter(earlier_than(round_, prefix="round_"))
+        .order_by(*latest_first(prefix="round_"), "-id")
     )
     return positions.annotate(previous_stance=Subquery(earlier.values("stance")[:1]))
 
@@ -309,7 +304,7 @@ def stance_trails(
 
 
 # Each (party, issue) pair of the negotiation with a position, by a "loose index scan" of
-# position_issue_party_idx: from each issue's first party, jump to the next party with a
+# position_pair_in_order_idx: from each issue's first party, jump to the next party with a
 # position on it. One index probe per pair, where DISTINCT reads every position.
 PAIRS_SQL = """
 WITH RECURSIVE pair(issue_id, party_id) AS (

@@ -9,13 +9,22 @@ import re
 import pytest
 from django.test import Client
 
-from negotiations import history
+from negotiations import history, status
 from negotiations.interchange import export_negotiation, import_negotiation
-from negotiations.models import IN_ROUND, Delegation, DelegationMember, Outcome, Round, RoundHost
+from negotiations.models import (
+    IN_ROUND,
+    Delegation,
+    DelegationMember,
+    Outcome,
+    Position,
+    Round,
+    RoundHost,
+)
 
 from .factories import (
     DelegationFactory,
     DelegationMemberFactory,
+    IssueFactory,
     NegotiationFactory,
     OutcomeFactory,
     PartyFactory,
@@ -131,6 +140,70 @@ def test_members_of_an_import_carry_their_rounds_copy(hosted):
     copy = import_negotiation(json.dumps(document)).negotiation
     [imported] = copy.rounds.all()
     assert members_copy(imported) == {(True, imported.start_date, imported.number)}
+
+
+# --- Positions keep the round's date and number (a party's stance before a round) ----
+
+
+def positions_copy(round_: Round) -> set[tuple]:
+    rows = Position.objects.filter(round=round_)
+    assert rows, "the round needs a position for this test to mean anything"
+    return {(p.round_start_date, p.round_number) for p in rows}
+
+
+def test_positions_take_the_rounds_date_and_number_and_keep_them(hosted):
+    assert positions_copy(hosted) == {(hosted.start_date, hosted.number)}
+
+    fresh = Round.objects.get(pk=hosted.pk)
+    fresh.start_date = fresh.end_date = datetime.date(2031, 5, 6)
+    fresh.number = 77
+    fresh.save()
+    assert positions_copy(hosted) == {(datetime.date(2031, 5, 6), 77)}
+
+    other = RoundFactory(negotiation=hosted.negotiation, start_date=None, end_date=None)
+    moved = Position.objects.get(round=hosted)  # the admin can move a position
+    moved.round = other
+    moved.save()
+    assert positions_copy(other) == {(None, other.number)}
+
+    hosted.published = True
+    hosted.save()
+    document = json.loads(export_negotiation(hosted.negotiation))
+    document["negotiation"]["slug"] = "imported-copy"
+    copy = import_negotiation(json.dumps(document)).negotiation
+    imported = copy.rounds.get(number=other.number)
+    assert positions_copy(imported) == {(None, other.number)}
+
+
+def test_a_position_answers_to_the_partys_stance_before_the_round_in_the_rounds_order():
+    """The stance before a round follows the rounds' dates, then numbers, and moves when a
+    round's date does; drafts do not count."""
+    negotiation = NegotiationFactory()
+    party, issue = PartyFactory(), IssueFactory(negotiation=negotiation)
+
+    def held(number, day, stance, **kwargs):
+        round_ = RoundFactory(
+            negotiation=negotiation, number=number, start_date=day, end_date=day, **kwargs
+        )
+        PositionFactory(round=round_, party=party, issue=issue, stance=stance)
+        return round_
+
+    d = datetime.date
+    latest = held(1, d(2022, 3, 9), "accept")
+    held(2, d(2022, 3, 1), "reject")
+    later_same_day = held(3, d(2022, 3, 1), "demand")
+    held(4, d(2022, 3, 5), "offer", published=False)
+
+    def before(round_):
+        [position] = status.with_previous_stance(round_.positions.all(), round_)
+        return position.previous_stance
+
+    assert before(latest) == "demand"
+    assert before(later_same_day) == "reject"
+    later_same_day.start_date = later_same_day.end_date = d(2022, 3, 10)
+    later_same_day.save()
+    assert before(latest) == "reject"
+    assert before(later_same_day) == "accept"
 
 
 def test_the_person_page_lists_rounds_by_their_date_after_a_date_changes(client):
