@@ -186,8 +186,9 @@ class RoundQuerySet(models.QuerySet):
         return self.order_by(F("start_date").asc(nulls_last=True), "number")
 
     def for_timeline(self):
-        """Rounds carrying everything their timeline entry shows (see `TimelineIterable`)."""
-        rounds = self._chain()
+        """Rounds carrying everything their timeline entry shows (see `TimelineIterable`,
+        which takes the place of the model iterable, as `values()` puts its own)."""
+        rounds = self.all()
         rounds._iterable_class = TimelineIterable
         return rounds
 
