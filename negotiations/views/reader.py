@@ -7,9 +7,11 @@ from django.core.paginator import Paginator
 from django.db import Error as DatabaseError
 from django.db import connection, connections, router
 from django.db.models import (
+    BooleanField,
     Case,
     Count,
     Exists,
+    ExpressionWrapper,
     F,
     Max,
     OuterRef,
@@ -435,15 +437,23 @@ def _numbered_page(count: int, per_page: int, number, *, latest_first=False):
     return Paginator(numbers, per_page).get_page(number)
 
 
+def _drawn(chains) -> Q:
+    """The links drawn of the page's chains: all of a short chain, the opening and the
+    latest links of a long one."""
+    return Q(chain__in=chains.object_list) & (
+        Q(chain_size__lte=LONG_CHAIN)
+        | Q(chain_link__lt=CHAIN_START)
+        | Q(chain_link__gte=F("chain_size") - CHAIN_END)
+    )
+
+
 def _chains(chains, drawn: list[Position]) -> None:
-    """Turn the page of chain numbers into chains: their opening links, the number of links
-    skipped, and their latest links."""
+    """Turn the page of chain numbers and their drawn links into chains: their opening
+    links, the number of links skipped, and their latest links."""
     by_chain = {n: {"start": [], "skipped": 0, "end": []} for n in chains.object_list}
     for position in sorted(drawn, key=lambda p: (p.chain, p.chain_link)):
         chain = by_chain[position.chain]
         long = position.chain_size > LONG_CHAIN
-        if long and CHAIN_START <= position.chain_link < position.chain_size - CHAIN_END:
-            continue  # loaded for its round's row, not drawn in its chain
         part = "end" if long and position.chain_link >= CHAIN_START else "start"
         chain[part].append((position.chain_depth, position))
         if long:
@@ -491,19 +501,18 @@ def issue_detail(request: HttpRequest, slug: str, issue: str) -> HttpResponse:
     in_chains = published.filter(chain__isnull=False).aggregate(count=Max("chain"))["count"]
     chains = _numbered_page(in_chains or 0, CHAINS_PER_PAGE, request.GET.get("chains"))
     # The positions of the rounds shown and the links of the chains shown, in one query.
-    drawn = Q(chain__in=chains.object_list) & (
-        Q(chain_size__lte=LONG_CHAIN)
-        | Q(chain_link__lt=CHAIN_START)
-        | Q(chain_link__gte=F("chain_size") - CHAIN_END)
-    )
+    drawn = _drawn(chains)
     loaded = list(
-        published.filter(Q(round__in=shown) | drawn).select_related("party", "round").order_by("id")
+        published.filter(Q(round__in=shown) | drawn)
+        .annotate(drawn=ExpressionWrapper(drawn, output_field=BooleanField()))
+        .select_related("party", "round")
+        .order_by("id")
     )
     positions_in: dict[tuple[int, int], list[Position]] = defaultdict(list)
     for position in loaded:
         if position.round_id in shown:
             positions_in[position.round_id, position.party_id].append(position)
-    _chains(chains, [p for p in loaded if p.chain in chains.object_list])
+    _chains(chains, [p for p in loaded if p.drawn])
     rows = [
         (r, outcome_in.get(r.pk), [positions_in.get((r.pk, p.pk), []) for p in parties])
         for r in page.object_list
