@@ -717,7 +717,8 @@ class _Importer:
                 members += [
                     DelegationMember(
                         delegation=delegation,
-                        **round_.member_copy(),
+                        published=round_.published,
+                        **round_.dates_copy(),
                         person=people[m["person"]],
                         role=m["role"],
                         is_head=m["is_head"],
@@ -738,8 +739,7 @@ class _Importer:
             for data in item["positions"]:
                 position = Position(
                     **in_round,
-                    round_start_date=round_.start_date,
-                    round_number=round_.number,
+                    **round_.dates_copy(),
                     party=parties[data["party"]],
                     issue=issues[data["issue"]],
                     stance=data["stance"],

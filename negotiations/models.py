@@ -312,9 +312,11 @@ class Round(models.Model):
                     negotiation=self.negotiation_id, published=self.published
                 )
         if changed & {"published", "start_date", "number"}:
-            DelegationMember.objects.filter(delegation__round=self).update(**self.member_copy())
+            DelegationMember.objects.filter(delegation__round=self).update(
+                published=self.published, **self.dates_copy()
+            )
         if changed & {"start_date", "number"}:
-            self.positions.update(round_start_date=self.start_date, round_number=self.number)
+            self.positions.update(**self.dates_copy())
         # Where it stands in its issues' histories (held rounds only) and chains of
         # answers (see derived).
         from . import derived
@@ -336,13 +338,9 @@ class Round(models.Model):
         """The values of the COPIED fields, as loaded."""
         return {name: self.__dict__[name] for name in COPIED if name in self.__dict__}
 
-    def member_copy(self) -> dict:
-        """What a delegation member keeps of the round (see DelegationMember)."""
-        return {
-            "published": self.published,
-            "round_start_date": self.start_date,
-            "round_number": self.number,
-        }
+    def dates_copy(self) -> dict:
+        """What a row keeping the round's place in time keeps of it (see RoundDates)."""
+        return {"round_start_date": self.start_date, "round_number": self.number}
 
     @classmethod
     def from_db(cls, db, field_names, values, **kwargs):
@@ -375,6 +373,23 @@ class InRoundQuerySet(models.QuerySet):
                 if obj.negotiation_id is None:
                     obj.negotiation_id, obj.published = state[obj.round_id]
         return super().bulk_create(objs, *args, **kwargs)
+
+
+class RoundDates(models.Model):
+    """A row's copy of its round's start date and number, kept equal by its `save` and by
+    `Round.save`: rows are then read in their rounds' order off an index of their own
+    (a person's rounds, a party's positions on an issue), not sorted from thousands of
+    rounds."""
+
+    round_start_date = models.DateField(null=True, editable=False)
+    round_number = models.PositiveIntegerField(null=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+    def copy_dates(self, round_: "Round") -> None:
+        for name, value in round_.dates_copy().items():
+            setattr(self, name, value)
 
 
 class InRound(models.Model):
@@ -450,7 +465,7 @@ class Delegation(InRound):
         adding = self._state.adding
         super().save(*args, **kwargs)
         if not adding:  # it may have moved to another round
-            self.members.update(**self.round.member_copy())
+            self.members.update(published=self.round.published, **self.round.dates_copy())
 
 
 class DelegationMemberQuerySet(models.QuerySet):
@@ -469,17 +484,15 @@ class DelegationMemberQuerySet(models.QuerySet):
         return super().bulk_create(objs, *args, **kwargs)
 
 
-class DelegationMember(models.Model):
+class DelegationMember(RoundDates):
     delegation = models.ForeignKey(Delegation, on_delete=models.CASCADE, related_name="members")
     person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="memberships")
     role = models.CharField(max_length=300, blank=True)
     is_head = models.BooleanField(default=False, help_text="Led the delegation.")
-    # Copies of the round's state, start date and number, kept equal by `save`,
-    # `Delegation.save` and `Round.save`: a person's rounds, newest first, are read off
-    # one index (migration 0008) and not sorted from thousands of rounds.
+    # A copy of the round's state, kept equal like its dates (RoundDates) and by
+    # `Delegation.save`: a person's rounds, newest first, are read off one index
+    # (migration 0008).
     published = models.BooleanField(default=False, editable=False)
-    round_start_date = models.DateField(null=True, editable=False)
-    round_number = models.PositiveIntegerField(null=True, editable=False)
     history = HistoricalRecords()
 
     objects = DelegationMemberQuerySet.as_manager()
@@ -506,8 +519,8 @@ class DelegationMember(models.Model):
         super().save(*args, **kwargs)
 
     def copy_round(self, round_: Round) -> None:
-        for name, value in round_.member_copy().items():
-            setattr(self, name, value)
+        self.published = round_.published
+        self.copy_dates(round_)
 
 
 class Outcome(InRound):
@@ -565,7 +578,7 @@ class Outcome(InRound):
             raise ValidationError({"issue": "This issue belongs to another negotiation."})
 
 
-class Position(InRound):
+class Position(InRound, RoundDates):
     class Stance(models.TextChoices):
         DEMAND = "demand", "Demand"
         OFFER = "offer", "Offer"
@@ -600,11 +613,6 @@ class Position(InRound):
     chain_link = models.PositiveIntegerField(null=True, editable=False)
     chain_depth = models.PositiveIntegerField(null=True, editable=False)
     chain_size = models.PositiveIntegerField(null=True, editable=False)
-    # Copies of the round's start date and number, kept equal by `save` and `Round.save`:
-    # a party's positions on an issue are read in the rounds' order off one index, so
-    # its stance before a round is one probe, not a sort of its whole history.
-    round_start_date = models.DateField(null=True, editable=False)
-    round_number = models.PositiveIntegerField(null=True, editable=False)
     history = HistoricalRecords()
 
     class Meta:
@@ -615,6 +623,8 @@ class Position(InRound):
             ),
         ]
         indexes = [
+            # A party's positions on an issue in the rounds' order (RoundDates): its
+            # stance before a round is one probe, not a sort of its whole history.
             models.Index(
                 fields=["issue", "party", "round_start_date", "round_number", "id"],
                 name="position_pair_in_order_idx",
@@ -631,7 +641,7 @@ class Position(InRound):
         return f"{self.party} {self.get_stance_display().lower()} on {self.issue}"
 
     def save(self, *args, **kwargs) -> None:
-        self.round_start_date, self.round_number = self.round.start_date, self.round.number
+        self.copy_dates(self.round)
         super().save(*args, **kwargs)
 
     def clean(self) -> None:
