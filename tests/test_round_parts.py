@@ -81,12 +81,17 @@ def test_moving_the_round_to_another_negotiation_carries_over(hosted):
     assert carried(hosted) == {(other.pk, False)}
 
 
-def test_an_import_fills_them_in(hosted):
-    hosted.published = True
-    hosted.save()
-    document = json.loads(export_negotiation(hosted.negotiation))
+def imported_published(round_: Round):
+    """Publish the round, export its negotiation and import that under another slug."""
+    round_.published = True
+    round_.save()
+    document = json.loads(export_negotiation(round_.negotiation))
     document["negotiation"]["slug"] = "imported-copy"
-    copy = import_negotiation(json.dumps(document)).negotiation
+    return import_negotiation(json.dumps(document)).negotiation
+
+
+def test_an_import_fills_them_in(hosted):
+    copy = imported_published(hosted)
     [imported] = copy.rounds.all()
     assert carried(imported) == {(copy.pk, True)}
 
@@ -133,11 +138,7 @@ def test_members_take_the_rounds_state_date_and_number_and_keep_them(hosted):
 
 def test_members_of_an_import_carry_their_rounds_copy(hosted):
     DelegationMemberFactory(delegation=hosted.delegations.get())
-    hosted.published = True
-    hosted.save()
-    document = json.loads(export_negotiation(hosted.negotiation))
-    document["negotiation"]["slug"] = "imported-copy"
-    copy = import_negotiation(json.dumps(document)).negotiation
+    copy = imported_published(hosted)
     [imported] = copy.rounds.all()
     assert members_copy(imported) == {(True, imported.start_date, imported.number)}
 
@@ -166,11 +167,7 @@ def test_positions_take_the_rounds_date_and_number_and_keep_them(hosted):
     moved.save()
     assert positions_copy(other) == {(None, other.number)}
 
-    hosted.published = True
-    hosted.save()
-    document = json.loads(export_negotiation(hosted.negotiation))
-    document["negotiation"]["slug"] = "imported-copy"
-    copy = import_negotiation(json.dumps(document)).negotiation
+    copy = imported_published(hosted)
     imported = copy.rounds.get(number=other.number)
     assert positions_copy(imported) == {(None, other.number)}
 
