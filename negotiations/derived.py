@@ -154,9 +154,9 @@ def refresh_chains(issues: Iterable[Issue | int]) -> None:
 
 
 def refresh(issues: Iterable[Issue | int]) -> None:
+    """Work out both the changes and the chains of the issues (see `rework`)."""
     issues = list(issues)
-    refresh_moves(issues)
-    refresh_chains(issues)
+    rework(moves=issues, chains=issues)
 
 
 def _issues_of(instance) -> set[int]:
